@@ -1,0 +1,1 @@
+"""The orchestration engine: a shared core and two paths (legacy, convergence)."""
