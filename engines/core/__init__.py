@@ -1,0 +1,1 @@
+"""Shared core of both engine paths: templates, plugins, reality, models, events, hooks."""

@@ -1,0 +1,186 @@
+"""Configuration options (oslo.config).
+
+The one option the whole migration turns on is ``[DEFAULT] convergence_engine``: it is read
+once, when a stack is created, and stored on the stack; nothing else ever reads it to decide
+a path.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+from oslo_config import cfg
+from oslo_db import options as db_options
+
+DEFAULT_STATE_PATH = os.environ.get("DUALPATH_STATE", os.path.join(os.getcwd(), "state"))
+
+engine_opts = [
+    cfg.BoolOpt(
+        "convergence_engine",
+        default=False,
+        help="Create new stacks on the convergence path. Existing stacks keep the path they "
+        "were created on, whatever this says.",
+    ),
+    cfg.StrOpt(
+        "state_path",
+        default=DEFAULT_STATE_PATH,
+        sample_default="$PWD/state",
+        help="Directory for local state: the default SQLite database lives here.",
+    ),
+    cfg.StrOpt(
+        "engine_id",
+        help="Identity of this engine process in locks and heartbeats. Generated when unset.",
+    ),
+    cfg.IntOpt(
+        "max_template_size",
+        default=524288,
+        min=1,
+        help="Largest template accepted, in bytes, checked before it is parsed.",
+    ),
+    cfg.IntOpt(
+        "max_resources_per_stack",
+        default=1000,
+        min=1,
+        help="Most resources one stack may have.",
+    ),
+    cfg.IntOpt(
+        "legacy_action_threads",
+        default=16,
+        min=1,
+        help="Threads the legacy task scheduler uses to act on independent resources at once.",
+    ),
+    cfg.IntOpt(
+        "convergence_worker_threads",
+        default=8,
+        min=1,
+        help="check_resource messages one convergence worker handles at once.",
+    ),
+    cfg.IntOpt(
+        "convergence_local_workers",
+        default=1,
+        min=0,
+        help="Convergence workers the engine process starts itself. 0 leaves the work to "
+        "separate 'dualpath worker' processes (over rabbit://).",
+    ),
+    cfg.FloatOpt(
+        "heartbeat_interval",
+        default=1.0,
+        min=0.05,
+        help="Seconds between two heartbeats of an engine or worker in the service table.",
+    ),
+    cfg.FloatOpt(
+        "service_stale_after",
+        default=5.0,
+        min=0.1,
+        help="Seconds without a heartbeat after which an engine is taken for dead and its "
+        "locks are broken.",
+    ),
+    cfg.FloatOpt(
+        "poll_interval",
+        default=0.02,
+        min=0.001,
+        help="Seconds between two looks at the database while waiting for a hook or a lock.",
+    ),
+    cfg.IntOpt(
+        "stack_action_timeout",
+        default=3600,
+        min=1,
+        help="Default timeout of a stack operation, in seconds.",
+    ),
+]
+
+
+convergence_opts = [
+    cfg.StrOpt(
+        "convergence_topic",
+        default="dualpath-worker",
+        help="oslo.messaging topic the convergence workers listen on. Runs that share a "
+        "broker but not a database need topics of their own.",
+    ),
+]
+
+
+def _default_connection(state_path: str) -> str:
+    return "sqlite:///" + os.path.join(state_path, "dualpath.sqlite")
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    """Register every dualpath option on ``conf`` (idempotent)."""
+    conf.register_opts(engine_opts)
+    conf.register_opts(convergence_opts)
+    db_options.set_defaults(conf, connection=_default_connection(DEFAULT_STATE_PATH))
+    register_messaging_opts(conf)
+
+
+def register_messaging_opts(conf: cfg.ConfigOpts) -> None:
+    """oslo.messaging's options (transport_url first), on ``conf``.
+
+    oslo.messaging registers most of them lazily, some only on the global CONF; each engine
+    has a ConfigOpts of its own, so they are all registered up front. ``transport_url``
+    defaults to nothing, which means in-process: oslo.messaging's own default would be a
+    RabbitMQ on localhost, which the embedded default must never need.
+    """
+    # importing oslo.messaging shows eventlet's deprecation notice; we never use eventlet
+    warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+    from oslo_messaging import opts
+    from oslo_messaging._metrics import client as metrics
+    from oslo_messaging._tracing import client as tracing
+    from oslo_messaging.rpc import dispatcher
+
+    groups = list(opts.list_opts())
+    groups += [("oslo_messaging_tracing", tracing.oslo_messaging_tracing),
+               ("oslo_messaging_metrics", metrics.oslo_messaging_metrics),
+               (None, dispatcher._dispatcher_opts)]
+    for group, options in groups:
+        for option in options:
+            try:
+                conf.register_opt(option, group=group)
+            except cfg.DuplicateOptError:
+                pass
+    conf.set_default("transport_url", None)
+
+
+# documented with our default: oslo.messaging's own sample says rabbit://
+transport_url_doc = cfg.StrOpt(
+    "transport_url",
+    secret=True,
+    sample_default="<None>",
+    help="oslo.messaging URL of the convergence workers' bus. Unset: in-process (fake:/), "
+    "workers are threads of the engine. rabbit://user:pass@host:5672/ spreads them over "
+    "'dualpath worker' processes.",
+)
+
+
+def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
+    """Entry point for oslo-config-generator."""
+    return [("DEFAULT", [*engine_opts, *convergence_opts, transport_url_doc])]
+
+
+def new_conf(config_files: list[str] | None = None, **overrides: object) -> cfg.ConfigOpts:
+    """A fresh, loaded ConfigOpts: one per service, so that tests and the harness can run
+    several engines with different settings in one process."""
+    conf = cfg.ConfigOpts()
+    register_opts(conf)
+    conf([], project="dualpath", default_config_files=config_files or [])
+    for name, value in overrides.items():
+        group = None
+        if "." in name:
+            group, name = name.split(".", 1)
+        conf.set_override(name, value, group=group)
+    return conf
+
+
+def database_url(conf: cfg.ConfigOpts) -> str:
+    """The configured database URL; the default SQLite file follows ``state_path``."""
+    url = conf.database.connection
+    if url == _default_connection(DEFAULT_STATE_PATH) and conf.state_path != DEFAULT_STATE_PATH:
+        url = _default_connection(conf.state_path)
+    if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
+        os.makedirs(os.path.dirname(url[len("sqlite:///"):]) or ".", exist_ok=True)
+    return url
+
+
+CONF = cfg.CONF
+register_opts(CONF)
+

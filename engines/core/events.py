@@ -1,0 +1,29 @@
+"""Events: one row per status transition of a resource or of the stack."""
+
+from __future__ import annotations
+
+import uuid
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from engines.core.models import Event, utcnow
+
+
+def emit(
+    session: Session, stack_id: str, resource_name: str, action: str, status: str,
+    reason: str | None = None, *, physical_id: str | None = None,
+    resource_type: str | None = None, engine_id: str | None = None,
+) -> None:
+    session.add(Event(
+        uuid=str(uuid.uuid4()), stack_id=stack_id, resource_name=resource_name,
+        physical_resource_id=physical_id, resource_type=resource_type,
+        resource_action=action, resource_status=status, resource_status_reason=reason,
+        engine_id=engine_id, created_at=utcnow(),
+    ))
+
+
+def list_for(session: Session, stack_id: str) -> list[Event]:
+    return list(session.scalars(
+        sa.select(Event).where(Event.stack_id == stack_id).order_by(Event.id)
+    ))

@@ -1,0 +1,71 @@
+"""Engine liveness: every engine and worker heartbeats a row in the ``service`` table; a
+lock whose holder has a stale (or no) heartbeat is held by a dead engine and may be broken."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import socket
+import threading
+import uuid
+
+import sqlalchemy as sa
+
+from engines.core.db import Database
+from engines.core.models import Service, utcnow
+
+
+class Heartbeat:
+    """Registers ``engine_id`` and refreshes its row from a daemon thread until stopped."""
+
+    def __init__(self, db: Database, engine_id: str, binary: str, interval: float,
+                 topic: str | None = None) -> None:
+        self.db = db
+        self.engine_id = engine_id
+        self.binary = binary
+        self.interval = interval
+        self.topic = topic
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._id = str(uuid.uuid4())
+
+    def start(self) -> None:
+        now = utcnow()
+        with self.db.session() as s:
+            s.add(Service(id=self._id, engine_id=self.engine_id, host=socket.gethostname(),
+                          binary=self.binary, topic=self.topic, pid=os.getpid(),
+                          report_interval=self.interval, created_at=now, updated_at=now))
+        self._thread = threading.Thread(target=self._run, name=f"heartbeat-{self.binary}",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.beat()
+            except Exception:  # noqa: BLE001 - a missed beat must not kill the engine
+                continue
+
+    def beat(self) -> None:
+        with self.db.session() as s:
+            s.execute(sa.update(Service).where(Service.id == self._id)
+                      .values(updated_at=utcnow()))
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        with self.db.session() as s:
+            s.execute(sa.update(Service).where(Service.id == self._id)
+                      .values(deleted_at=utcnow()))
+
+
+def alive_engines(db: Database, stale_after: float) -> set[str]:
+    cutoff = utcnow() - dt.timedelta(seconds=stale_after)
+    with db.session() as s:
+        return set(s.scalars(sa.select(Service.engine_id).where(
+            Service.deleted_at.is_(None), Service.updated_at >= cutoff)))
+
+
+def is_alive(db: Database, engine_id: str, stale_after: float) -> bool:
+    return engine_id in alive_engines(db, stale_after)

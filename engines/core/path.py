@@ -1,0 +1,77 @@
+"""What an engine path provides to the service. The service validates and dispatches; a
+path stores and runs operations in its own way."""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+from engines.core.context import RequestContext
+from engines.core.models import Stack
+from engines.core.runtime import Runtime
+from engines.core.template import Template
+
+
+class StackRequest:
+    """A validated create/update request: the parsed template plus what to store."""
+
+    def __init__(self, template: Template, parameters: dict[str, Any],
+                 disable_rollback: bool, timeout: int | None) -> None:
+        self.template = template
+        self.parameters = parameters
+        self.disable_rollback = disable_rollback
+        self.timeout = timeout
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        return self.template.raw
+
+    @property
+    def environment(self) -> dict[str, Any]:
+        return self.template.environment.to_dict()
+
+
+class EnginePath(abc.ABC):
+    """One of the two ways of running stack operations."""
+
+    name: str
+
+    def __init__(self, rt: Runtime) -> None:
+        self.rt = rt
+
+    def start(self) -> None:  # noqa: B027 - optional hook
+        """Start background machinery (threads, RPC servers)."""
+
+    def stop(self) -> None:  # noqa: B027 - optional hook
+        """Stop background machinery, letting in-flight work end."""
+
+    @abc.abstractmethod
+    def create(self, ctx: RequestContext, name: str, request: StackRequest) -> Stack: ...
+
+    @abc.abstractmethod
+    def update(self, ctx: RequestContext, stack: Stack, request: StackRequest) -> None: ...
+
+    @abc.abstractmethod
+    def delete(self, ctx: RequestContext, stack: Stack) -> None: ...
+
+    @abc.abstractmethod
+    def rollback(self, ctx: RequestContext, stack: Stack) -> None: ...
+
+    @abc.abstractmethod
+    def is_busy(self, stack: Stack) -> bool:
+        """Whether an operation on ``stack`` is still running on this path."""
+
+    def recover(self) -> None:  # noqa: B027 - optional hook
+        """Called at engine start: deal with what dead engines left behind."""
+
+
+def stored_template(rt: Runtime, template_id: int, parameters: dict[str, Any] | None
+                    ) -> Template:
+    """Parse a template the engine stored earlier (it was validated when it came in)."""
+    from engines.core import stack_store
+    from engines.core.template import parse
+
+    template, environment = stack_store.load_template(rt.db, template_id)
+    return parse(template, environment, parameters or {},
+                 max_template_size=max(rt.conf.max_template_size, 1) * 4,
+                 max_resources=rt.conf.max_resources_per_stack)

@@ -1,0 +1,1 @@
+"""Resource plugins shipped with dualpath (registered as stevedore entry points)."""

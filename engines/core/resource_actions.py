@@ -1,0 +1,187 @@
+"""One resource action (create, update in place, delete) with its hooks, events and state
+changes. Both paths call these, so a resource goes through the same states, emits the same
+events and makes the same cloud calls whichever path drives it; only *when* differs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import sqlalchemy as sa
+
+from engines.core import events, hooks
+from engines.core.errors import Cancelled, DualpathError, ResourceFailure, UpdateReplace
+from engines.core.models import Resource as ResourceRow
+from engines.core.models import ResourceData, utcnow
+from engines.core.reality import ActionScope, CloudError
+from engines.core.registry import resolve_type
+from engines.core.resource import Resource
+from engines.core.runtime import Runtime
+from engines.core.status import COMPLETE, CREATE, DELETE, FAILED, IN_PROGRESS, INIT, UPDATE
+
+UNCHANGED, UPDATED = "unchanged", "updated"
+
+
+class ResourceActions:
+    """Acts on resources of one stack for one operation. ``cancelled`` says when that
+    operation's work must stop (legacy: a delete, rollback or timeout); ``hook_cancelled``
+    when a wait at a hook must stop (defaults to ``cancelled``; convergence lets work in
+    flight finish but frees the hooks of a superseded traversal)."""
+
+    def __init__(self, rt: Runtime, stack_id: str,
+                 cancelled: Callable[[], bool] | None = None,
+                 hook_cancelled: Callable[[], bool] | None = None) -> None:
+        self.rt = rt
+        self.stack_id = stack_id
+        self.cancelled = cancelled or (lambda: False)
+        self.hook_cancelled = hook_cancelled or self.cancelled
+
+    # -- helpers --------------------------------------------------------------------------
+    def scope(self, name: str) -> ActionScope:
+        return ActionScope(self.rt.reality, self.stack_id, name, self.cancelled,
+                           self.rt.poll_interval)
+
+    def plugin(self, row: ResourceRow, properties: dict[str, Any] | None = None) -> Resource:
+        _, cls = resolve_type(row.type)
+        props = properties if properties is not None else (row.properties_data or {})
+        return cls(row.name, row.type, props, self.scope(row.name), row.physical_resource_id)
+
+    def attributes(self, row: ResourceRow) -> dict[str, Any]:
+        if not row.physical_resource_id:
+            return {}
+        return self.plugin(row).all_attributes()
+
+    def _set_state(self, row: ResourceRow, action: str, status: str, reason: str | None,
+                   **values: Any) -> None:
+        values.update(action=action, status=status, status_reason=reason, updated_at=utcnow())
+        with self.rt.db.session() as s:
+            s.execute(sa.update(ResourceRow).where(ResourceRow.id == row.id).values(**values))
+            for key, value in values.items():
+                setattr(row, key, value)
+            events.emit(s, self.stack_id, row.name, action, status, reason,
+                        physical_id=row.physical_resource_id, resource_type=row.type,
+                        engine_id=self.rt.engine_id)
+
+    def _pause(self, row: ResourceRow, hook: str, wanted: frozenset[str], action: str) -> None:
+        if hook not in wanted:
+            return
+        hooks.set_pending(self.rt.db, row, hook, action, self.rt.engine_id)
+        hooks.wait_cleared(self.rt.db, row, hook, self.hook_cancelled, self.rt.poll_interval)
+
+    @staticmethod
+    def _reason(exc: BaseException) -> str:
+        if isinstance(exc, ResourceFailure):
+            return exc.reason
+        if isinstance(exc, (CloudError, DualpathError)):
+            return str(exc)
+        return f"{type(exc).__name__}: {exc}"
+
+    def mark_failed(self, row: ResourceRow, action: str, reason: str) -> None:
+        """Fail ``row`` before its plugin ran (e.g. its properties could not be resolved)."""
+        self._set_state(row, action, FAILED, reason)
+        raise ResourceFailure(row.name, action, reason)
+
+    # -- create ---------------------------------------------------------------------------
+    def create(self, row: ResourceRow, properties: dict[str, Any],
+               hook_names: frozenset[str] = frozenset()) -> None:
+        previous = (row.action, row.status, row.status_reason)
+        self._set_state(row, CREATE, IN_PROGRESS, "state changed")
+        plugin = self.plugin(row, properties)
+        try:
+            self._pause(row, "pre-create", hook_names, CREATE)
+            physical_id = plugin.handle_create()
+            with self.rt.db.session() as s:
+                s.execute(sa.update(ResourceRow).where(ResourceRow.id == row.id)
+                          .values(physical_resource_id=physical_id, properties_data=properties))
+            row.physical_resource_id = physical_id
+            row.properties_data = properties
+            while not plugin.check_create_complete():
+                self.scope(row.name).wait(self.rt.poll_interval)
+        except Cancelled:
+            if row.physical_resource_id:
+                self._set_state(row, CREATE, FAILED, "CREATE cancelled")
+            else:  # nothing physical happened: the resource is as it was
+                self._set_state(row, *previous[:2], "CREATE cancelled")
+            raise
+        except Exception as exc:  # noqa: BLE001 - any plugin error fails the resource
+            reason = self._reason(exc)
+            self._set_state(row, CREATE, FAILED, reason)
+            raise ResourceFailure(row.name, CREATE, reason) from exc
+        self._set_state(row, CREATE, COMPLETE, "state changed")
+
+    # -- update ---------------------------------------------------------------------------
+    def needs_create(self, row: ResourceRow) -> bool:
+        """Never created (or its create was cancelled before anything physical)."""
+        return row.action == INIT or (row.physical_resource_id is None and row.status != FAILED
+                                      and row.action == CREATE)
+
+    def check_replace(self, row: ResourceRow, type_name: str, properties: dict[str, Any]) -> bool:
+        """Whether ``row`` must be replaced to match the definition; nothing is changed."""
+        if row.status == FAILED or row.type != type_name:
+            return True
+        if row.status == IN_PROGRESS:  # an interrupted action leaves an unknown state
+            return True
+        return self.plugin(row).needs_replace(row.properties_data or {}, properties)
+
+    def update(self, row: ResourceRow, properties: dict[str, Any],
+               hook_names: frozenset[str] = frozenset()) -> str:
+        """Update in place; UNCHANGED when nothing differs. Raises UpdateReplace (before any
+        state change) when the change needs a replacement."""
+        old = row.properties_data or {}
+        if row.status == COMPLETE and old == properties and row.physical_resource_id:
+            return UNCHANGED
+        if self.check_replace(row, row.type, properties):
+            raise UpdateReplace(row.name)
+        previous = (row.action, row.status)
+        self._set_state(row, UPDATE, IN_PROGRESS, "state changed")
+        plugin = self.plugin(row, old)
+        touched = False
+        try:
+            self._pause(row, "pre-update", hook_names, UPDATE)
+            touched = True
+            plugin.handle_update(old, properties)
+        except Cancelled:
+            # stopped at the breakpoint, nothing was changed: the resource is as it was
+            self._set_state(row, *(("UPDATE", FAILED) if touched else previous),
+                            "UPDATE cancelled")
+            raise
+        except UpdateReplace:
+            self._set_state(row, UPDATE, FAILED, "needs replacement")
+            raise
+        except Exception as exc:  # noqa: BLE001
+            reason = self._reason(exc)
+            self._set_state(row, UPDATE, FAILED, reason, properties_data=properties)
+            raise ResourceFailure(row.name, UPDATE, reason) from exc
+        self._set_state(row, UPDATE, COMPLETE, "state changed", properties_data=properties)
+        return UPDATED
+
+    # -- delete ---------------------------------------------------------------------------
+    def delete(self, row: ResourceRow, hook_names: frozenset[str] = frozenset(),
+               retain: bool = False) -> None:
+        """Delete the physical resource; the row stays (DELETE_COMPLETE) for the caller to
+        remove. ``retain`` (deletion_policy: Retain) leaves the physical resource alone."""
+        if row.action == INIT and row.physical_resource_id is None:
+            return  # never created: nothing to tell the user about
+        previous = (row.action, row.status)
+        self._set_state(row, DELETE, IN_PROGRESS, "state changed")
+        touched = False
+        try:
+            self._pause(row, "pre-delete", hook_names, DELETE)
+            touched = True
+            if row.physical_resource_id and not retain:
+                self.plugin(row).handle_delete()
+        except Cancelled:
+            self._set_state(row, *((DELETE, FAILED) if touched else previous),
+                            "DELETE cancelled")
+            raise
+        except Exception as exc:  # noqa: BLE001
+            reason = self._reason(exc)
+            self._set_state(row, DELETE, FAILED, reason)
+            raise ResourceFailure(row.name, DELETE, reason) from exc
+        self._set_state(row, DELETE, COMPLETE, "state changed")
+
+    def forget(self, row: ResourceRow) -> None:
+        """Remove a deleted resource's row (and its data)."""
+        with self.rt.db.session() as s:
+            s.execute(sa.delete(ResourceData).where(ResourceData.resource_id == row.id))
+            s.execute(sa.delete(ResourceRow).where(ResourceRow.id == row.id))

@@ -1,0 +1,32 @@
+"""What every part of an engine process shares: configuration, database, the simulated
+cloud and this process's engine identity."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+
+from oslo_config import cfg
+
+from engines.core import config
+from engines.core.db import Database
+from engines.core.reality import Reality
+
+
+@dataclass
+class Runtime:
+    conf: cfg.ConfigOpts
+    db: Database
+    reality: Reality
+    engine_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @classmethod
+    def from_conf(cls, conf: cfg.ConfigOpts | None = None) -> Runtime:
+        conf = conf or config.CONF
+        db = Database(config.database_url(conf))
+        return cls(conf=conf, db=db, reality=Reality(db),
+                   engine_id=conf.engine_id or str(uuid.uuid4()))
+
+    @property
+    def poll_interval(self) -> float:
+        return self.conf.poll_interval

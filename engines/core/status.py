@@ -1,0 +1,16 @@
+"""Stack and resource states, shared by both paths so their outcomes compare."""
+
+from __future__ import annotations
+
+INIT, CREATE, UPDATE, DELETE, ROLLBACK = "INIT", "CREATE", "UPDATE", "DELETE", "ROLLBACK"
+IN_PROGRESS, COMPLETE, FAILED = "IN_PROGRESS", "COMPLETE", "FAILED"
+STACK_TYPE = "OS::Heat::Stack"
+HOOK_TYPES = ("pre-create", "pre-update", "pre-delete")
+
+
+def state(action: str, status: str) -> str:
+    return f"{action}_{status}"
+
+
+def is_terminal(status: str) -> bool:
+    return status in (COMPLETE, FAILED)
