@@ -1,0 +1,265 @@
+"""The legacy path as the service sees it: every operation holds the stack lock and runs in
+one thread of this engine; a delete or rollback asked for meanwhile stops it first."""
+
+from __future__ import annotations
+
+import threading
+
+from engines.core import hooks, stack_store
+from engines.core.context import RequestContext
+from engines.core.errors import ActionInProgress, Cancelled, InvalidOperation, ResourceFailure
+from engines.core.liveness import alive_engines
+from engines.core.models import Stack, utcnow
+from engines.core.path import EnginePath, StackRequest, stored_template
+from engines.core.runtime import Runtime
+from engines.core.status import COMPLETE, FAILED, IN_PROGRESS
+from engines.legacy import stack_lock
+from engines.legacy.operation import CREATE, DELETE, ROLLBACK, UPDATE, Operation
+from engines.legacy.stack import LegacyStack
+from engines.legacy.update import BackupStack, StackUpdate
+
+
+class Path(EnginePath):
+    name = "legacy"
+
+    def __init__(self, rt: Runtime) -> None:
+        super().__init__(rt)
+        self._ops: dict[str, Operation] = {}
+        self._mutex = threading.Lock()
+
+    # -- life cycle -----------------------------------------------------------------------
+    def stop(self) -> None:
+        with self._mutex:
+            ops = list(self._ops.values())
+        for op in ops:
+            op.request(None)  # type: ignore[arg-type]
+        for op in ops:
+            op.done.wait(timeout=30)
+
+    def recover(self) -> None:
+        """Stacks whose lock is held by an engine that is gone become FAILED, and are
+        unlocked, so that the user can update, roll back or delete them."""
+        alive = alive_engines(self.rt.db, self.rt.conf.service_stale_after)
+        for stack_id, engine_id in stack_lock.orphaned(self.rt, alive | {self.rt.engine_id}):
+            stack = stack_store.get(self.rt.db, stack_id)
+            if stack.status == IN_PROGRESS:
+                stack_store.set_state(
+                    self.rt.db, stack_id, stack.action, FAILED,
+                    f"Engine {engine_id} went down during stack {stack.action}",
+                    self.rt.engine_id)
+            for name, paused in hooks.pending_hooks(self.rt.db, stack_id).items():
+                for row in stack_store.resources(self.rt.db, stack_id):
+                    if row.name == name:
+                        for hook in paused:
+                            hooks.clear_mark(self.rt.db, row.id, hook)
+            stack_lock.force_release(self.rt, stack_id, engine_id)
+
+    # -- API ------------------------------------------------------------------------------
+    def create(self, ctx: RequestContext, name: str, request: StackRequest) -> Stack:
+        stack = stack_store.create(
+            self.rt.db, name=name, project_id=ctx.project_id, template=request.raw,
+            environment=request.environment, parameters=request.parameters,
+            convergence=False, action=CREATE, status=IN_PROGRESS,
+            disable_rollback=request.disable_rollback, timeout=request.timeout,
+            engine_id=self.rt.engine_id, lock_engine=self.rt.engine_id)
+        self._launch(stack.id, CREATE, request.timeout)
+        return stack
+
+    def update(self, ctx: RequestContext, stack: Stack, request: StackRequest) -> None:
+        stack_lock.acquire(self.rt, stack.id)
+        try:
+            backup = BackupStack(self.rt, stack)
+            backup.remember_template(stack.raw_template_id, stack.parameters or {})
+            with self.rt.db.session() as s:
+                template_id = stack_store.store_template(s, request.raw, request.environment)
+            stack_store.set_state(
+                self.rt.db, stack.id, UPDATE, IN_PROGRESS, "Stack UPDATE started",
+                self.rt.engine_id, raw_template_id=template_id,
+                parameters=request.parameters, disable_rollback=request.disable_rollback,
+                timeout=request.timeout)
+        except BaseException:
+            stack_lock.release(self.rt, stack.id)
+            raise
+        self._launch(stack.id, UPDATE, request.timeout)
+
+    def delete(self, ctx: RequestContext, stack: Stack) -> None:
+        with self._mutex:
+            op = self._ops.get(stack.id)
+            if op is not None:
+                op.request(DELETE)
+                return
+            # a lock held elsewhere is taken over: delete is always allowed, and the other
+            # engine's operation stops when it sees it no longer holds the lock
+            stack_lock.acquire(self.rt, stack.id, steal_from_live=True)
+            # the new state is visible when the call returns, as for every other operation
+            self._begin(stack.id, DELETE)
+            self._launch_locked(stack.id, DELETE, stack.timeout)
+
+    def rollback(self, ctx: RequestContext, stack: Stack) -> None:
+        with self._mutex:
+            op = self._ops.get(stack.id)
+            if op is not None:
+                if op.kind != UPDATE:
+                    raise ActionInProgress(
+                        f"stack {stack.id}: only an update in progress can be rolled back, "
+                        f"not a {op.kind.lower()}")
+                op.request(ROLLBACK)
+                return
+        if stack.status == IN_PROGRESS:
+            raise ActionInProgress(f"stack {stack.id} is busy on another engine")
+        if not (stack.action in (UPDATE, ROLLBACK) and stack.status == FAILED):
+            raise InvalidOperation(
+                f"stack {stack.id} is {stack.action}_{stack.status}: nothing to roll back")
+        stack_lock.acquire(self.rt, stack.id)
+        self._begin(stack.id, ROLLBACK)
+        self._launch(stack.id, ROLLBACK, stack.timeout)
+
+    def is_busy(self, stack: Stack) -> bool:
+        return stack_lock.holder(self.rt, stack.id) is not None
+
+    # -- running --------------------------------------------------------------------------
+    def _launch(self, stack_id: str, kind: str, timeout: int | None) -> None:
+        with self._mutex:
+            self._launch_locked(stack_id, kind, timeout)
+
+    def _launch_locked(self, stack_id: str, kind: str, timeout: int | None) -> None:
+        op = Operation(self.rt, stack_id, kind, timeout)
+        self._ops[stack_id] = op
+        op.run_in_thread(self._run)
+
+    def _run(self, op: Operation) -> None:
+        kind: str | None = op.kind
+        phases = {CREATE: self._create, UPDATE: self._update, DELETE: self._delete,
+                  ROLLBACK: self._rollback}
+        try:
+            while kind:
+                op.begin(kind)
+                try:
+                    kind = phases[kind](op)
+                except Exception as exc:  # noqa: BLE001 - an engine bug must not leak a lock
+                    stack_store.set_state(self.rt.db, op.stack_id, op.kind, FAILED,
+                                          f"Internal error: {type(exc).__name__}: {exc}",
+                                          self.rt.engine_id)
+                    kind = None
+                with self._mutex:
+                    if op.after:
+                        kind, op.after = op.after, None
+                    if not kind:
+                        self._close(op)
+        finally:
+            with self._mutex:
+                if self._ops.get(op.stack_id) is op:
+                    self._close(op)
+
+    def _close(self, op: Operation) -> None:
+        stack_lock.release(self.rt, op.stack_id)
+        if self._ops.get(op.stack_id) is op:
+            del self._ops[op.stack_id]
+
+    def _fail(self, op: Operation, action: str, reason: str) -> None:
+        stack_store.set_state(self.rt.db, op.stack_id, action, FAILED, reason,
+                              self.rt.engine_id)
+
+    def _begin(self, stack_id: str, action: str) -> None:
+        """Enter ``action``_IN_PROGRESS, unless already there (a phase started by the API
+        call, or one that follows a stopped operation in the same thread)."""
+        stack = stack_store.get(self.rt.db, stack_id)
+        if (stack.action, stack.status) != (action, IN_PROGRESS):
+            stack_store.set_state(self.rt.db, stack_id, action, IN_PROGRESS,
+                                  f"Stack {action} started", self.rt.engine_id)
+
+    def _stopped_reason(self, op: Operation, action: str) -> str:
+        return f"Stack {action} timed out" if op.timed_out else f"Stack {action} cancelled"
+
+    def _stopped(self, op: Operation, action: str) -> None:
+        """A stopped operation fails, unless a delete took over: the delete's own states
+        tell the story (as a superseding delete traversal does on the convergence path)."""
+        if op.after != DELETE:
+            self._fail(op, action, self._stopped_reason(op, action))
+
+    # -- phases (each returns the phase to run next, if any) -------------------------------
+    def _create(self, op: Operation) -> str | None:
+        stack = stack_store.get(self.rt.db, op.stack_id)
+        template = stored_template(self.rt, stack.raw_template_id, stack.parameters)
+        try:
+            LegacyStack(self.rt, stack, template, op).create_all()
+        except Cancelled:
+            self._stopped(op, CREATE)
+            return ROLLBACK if op.timed_out and not stack.disable_rollback else None
+        except ResourceFailure as exc:
+            self._fail(op, CREATE, f"Resource {exc.action} failed: {exc}")
+            return None if stack.disable_rollback else ROLLBACK
+        stack_store.set_state(self.rt.db, op.stack_id, CREATE, COMPLETE,
+                              "Stack CREATE completed successfully", self.rt.engine_id)
+        return None
+
+    def _update(self, op: Operation) -> str | None:
+        stack = stack_store.get(self.rt.db, op.stack_id)
+        backup = BackupStack(self.rt, stack)
+        template = stored_template(self.rt, stack.raw_template_id, stack.parameters)
+        with self.rt.db.session() as s:
+            backup_params = s.get(Stack, backup.id).parameters
+        previous = stored_template(self.rt, backup.template_id, backup_params)
+        try:
+            StackUpdate(LegacyStack(self.rt, stack, template, op), backup, previous).run()
+        except Cancelled:
+            self._stopped(op, UPDATE)
+            return ROLLBACK if op.timed_out and not stack.disable_rollback else None
+        except ResourceFailure as exc:
+            self._fail(op, UPDATE, f"Resource {exc.action} failed: {exc}")
+            return None if stack.disable_rollback else ROLLBACK
+        backup.discard()
+        stack_store.set_state(self.rt.db, op.stack_id, UPDATE, COMPLETE,
+                              "Stack UPDATE completed successfully", self.rt.engine_id)
+        return None
+
+    def _rollback(self, op: Operation) -> str | None:
+        stack = stack_store.get(self.rt.db, op.stack_id)
+        failed_template = stored_template(self.rt, stack.raw_template_id, stack.parameters)
+        self._begin(op.stack_id, ROLLBACK)
+        try:
+            if stack.action == CREATE:
+                ls = LegacyStack(self.rt, stack, failed_template, op)
+                ls.delete_rows(stack_store.resources(self.rt.db, stack.id), failed_template,
+                               use_hooks=False)
+            else:
+                backup = BackupStack(self.rt, stack)
+                with self.rt.db.session() as s:
+                    backup_params = s.get(Stack, backup.id).parameters
+                target = stored_template(self.rt, backup.template_id, backup_params)
+                stack_store.update_stack(self.rt.db, op.stack_id,
+                                         raw_template_id=backup.template_id,
+                                         parameters=backup_params)
+                StackUpdate(LegacyStack(self.rt, stack, target, op), backup,
+                            failed_template).run()
+                backup.discard()
+        except Cancelled:
+            self._fail(op, ROLLBACK, self._stopped_reason(op, ROLLBACK))
+            return None
+        except ResourceFailure as exc:
+            self._fail(op, ROLLBACK, f"Resource {exc.action} failed: {exc}")
+            return None
+        stack_store.set_state(self.rt.db, op.stack_id, ROLLBACK, COMPLETE,
+                              "Stack ROLLBACK completed successfully", self.rt.engine_id)
+        return None
+
+    def _delete(self, op: Operation) -> str | None:
+        stack = stack_store.get(self.rt.db, op.stack_id)
+        template = stored_template(self.rt, stack.raw_template_id, stack.parameters)
+        self._begin(op.stack_id, DELETE)
+        backup = BackupStack(self.rt, stack)
+        rows = stack_store.resources(self.rt.db, stack.id) + backup.rows()
+        try:
+            LegacyStack(self.rt, stack, template, op).delete_rows(rows, template,
+                                                                  use_hooks=True)
+        except Cancelled:
+            self._fail(op, DELETE, self._stopped_reason(op, DELETE))
+            return None
+        except ResourceFailure as exc:
+            self._fail(op, DELETE, f"Resource {exc.action} failed: {exc}")
+            return None
+        backup.discard()
+        stack_store.set_state(self.rt.db, op.stack_id, DELETE, COMPLETE,
+                              "Stack DELETE completed successfully", self.rt.engine_id,
+                              deleted_at=utcnow())
+        return None

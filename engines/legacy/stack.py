@@ -1,0 +1,107 @@
+"""The legacy in-memory stack: every resource of the stack loaded for the operation, acted
+on by the dependency scheduler."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from typing import Any
+
+from engines.core import stack_store
+from engines.core.errors import ValidationError
+from engines.core.lookup import RowLookup
+from engines.core.models import Resource, Stack
+from engines.core.resource_actions import ResourceActions
+from engines.core.runtime import Runtime
+from engines.core.status import CREATE, UPDATE
+from engines.core.template import Template
+from engines.legacy.operation import Operation
+from engines.legacy.scheduler import DependencyScheduler, reverse
+
+
+class LegacyStack:
+    def __init__(self, rt: Runtime, stack: Stack, template: Template, op: Operation) -> None:
+        self.rt = rt
+        self.stack = stack
+        self.template = template
+        self.op = op
+        self.actions = ResourceActions(rt, stack.id, op.cancelled)
+        self.rows: dict[str, Resource] = stack_store.current_resources(rt.db, stack.id)
+        self.scheduler = DependencyScheduler(rt.conf.legacy_action_threads)
+        self._mutex = threading.Lock()
+
+    # -- shared steps ---------------------------------------------------------------------
+    def ensure_rows(self) -> None:
+        """Store every resource of the template (INIT) so the user sees the whole stack."""
+        for name, defn in self.template.resources.items():
+            if name not in self.rows:
+                self.rows[name] = stack_store.add_resource(
+                    self.rt.db, self.stack.id, name, defn.concrete_type)
+
+    def set_row(self, name: str, row: Resource) -> None:
+        with self._mutex:
+            self.rows[name] = row
+
+    def resolve(self, row: Resource, action: str) -> dict[str, Any]:
+        try:
+            return self.template.resolve_properties(
+                row.name, RowLookup(self.actions, dict(self.rows)))
+        except ValidationError as exc:
+            self.actions.mark_failed(row, action, str(exc))
+            raise  # unreachable: mark_failed raises
+
+    def create_one(self, name: str) -> None:
+        row = self.rows[name]
+        defn = self.template.resources[name]
+        if row.type != defn.concrete_type:
+            stack_store.update_resource(self.rt.db, row.id, type=defn.concrete_type)
+            row.type = defn.concrete_type
+        self.actions.create(row, self.resolve(row, CREATE), defn.hooks)
+
+    # -- create ---------------------------------------------------------------------------
+    def create_all(self) -> None:
+        self.ensure_rows()
+        self.scheduler.run(self.template.dependencies(), self.create_one)
+
+    # -- delete ---------------------------------------------------------------------------
+    def delete_rows(self, rows: Iterable[Resource], template: Template | None,
+                    use_hooks: bool) -> None:
+        """Delete ``rows`` (any stack) in reverse dependency order of ``template``."""
+        rows = list(rows)
+        by_id = {row.id: row for row in rows}
+        names: dict[str, list[int]] = {}
+        for row in rows:
+            names.setdefault(row.name, []).append(row.id)
+        deps = template.dependencies() if template else {}
+        needs: dict[int, set[int]] = {row.id: set() for row in rows}
+        for row in rows:
+            for required in deps.get(row.name, ()):
+                needs[row.id].update(names.get(required, ()))
+        # copies of one resource (a replacement's new and old) go newest first, one at a
+        # time: their events then read the same every run, and as on the convergence path
+        for ids in names.values():
+            newest_first = sorted(ids, reverse=True)
+            for newer, older in zip(newest_first, newest_first[1:], strict=False):
+                needs[newer].add(older)
+        definitions = template.resources if template else {}
+
+        def delete_one(row_id: int) -> None:
+            row = by_id[row_id]
+            defn = definitions.get(row.name)
+            hooks = defn.hooks if (defn and use_hooks) else frozenset()
+            retain = bool(defn and defn.deletion_policy == "Retain")
+            self.actions.delete(row, hooks, retain=retain)
+            self.actions.forget(row)
+            with self._mutex:
+                if self.rows.get(row.name) is row:
+                    del self.rows[row.name]
+
+        self.scheduler.run(reverse(needs), delete_one)
+
+    def delete_all(self, use_hooks: bool = True, extra: Iterable[Resource] = ()) -> None:
+        self.delete_rows(list(self.rows.values()) + list(extra), self.template, use_hooks)
+
+    def update_one_in_place(self, name: str) -> str:
+        row = self.rows[name]
+        defn = self.template.resources[name]
+        return self.actions.update(row, self.resolve(row, UPDATE), defn.hooks)

@@ -1,0 +1,212 @@
+"""The engine's one public API. Every stack carries the path it was created on
+(``stack.convergence``); each call dispatches on that stored field, never on the current
+configuration, which is read exactly once: when a stack is created."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from oslo_config import cfg
+
+from engines.core import hooks, snapshot, stack_store
+from engines.core.context import RequestContext
+from engines.core.errors import InvalidOperation, PathNotAvailable, WaitTimeout
+from engines.core.liveness import Heartbeat
+from engines.core.models import Stack
+from engines.core.path import EnginePath, StackRequest
+from engines.core.runtime import Runtime
+from engines.core.status import IN_PROGRESS, is_terminal
+from engines.core.template import parse
+
+LEGACY, CONVERGENCE = "legacy", "convergence"
+# each path is a plug-in of its own; a build without one refuses its stacks loudly
+PATH_MODULES = {LEGACY: "engines.legacy.path", CONVERGENCE: "engines.convergence.path"}
+
+
+def _load_path(name: str, rt: Runtime) -> EnginePath | None:
+    try:
+        module = importlib.import_module(PATH_MODULES[name])
+    except ModuleNotFoundError:
+        return None
+    factory = getattr(module, "Path", None)
+    return factory(rt) if factory is not None else None
+
+
+class EngineService:
+    """Create, update, delete, roll back and observe stacks, on both paths."""
+
+    def __init__(self, conf: cfg.ConfigOpts | None = None, *, start: bool = True,
+                 paths: dict[str, EnginePath | None] | None = None) -> None:
+        self.rt = Runtime.from_conf(conf)
+        self.conf = self.rt.conf
+        self._paths = paths if paths is not None else {
+            name: _load_path(name, self.rt) for name in PATH_MODULES}
+        self._heartbeat = Heartbeat(self.rt.db, self.rt.engine_id, "dualpath-engine",
+                                    self.conf.heartbeat_interval)
+        self._started = False
+        self._lock = threading.Lock()
+        if start:
+            self.start()
+
+    # -- life cycle -----------------------------------------------------------------------
+    def start(self) -> None:
+        with self._lock:
+            if self._started:
+                return
+            self._heartbeat.start()
+            for path in self._paths.values():
+                if path is not None:
+                    path.start()
+                    path.recover()
+            self._started = True
+
+    def stop(self) -> None:
+        with self._lock:
+            if not self._started:
+                return
+            for path in self._paths.values():
+                if path is not None:
+                    path.stop()
+            self._heartbeat.stop()
+            self._started = False
+
+    def __enter__(self) -> EngineService:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def engine_id(self) -> str:
+        return self.rt.engine_id
+
+    # -- dispatch -------------------------------------------------------------------------
+    def _path_named(self, name: str) -> EnginePath:
+        path = self._paths.get(name)
+        if path is None:
+            raise PathNotAvailable(f"{name} path not available in this build")
+        return path
+
+    def _path_of(self, stack: Stack) -> EnginePath:
+        return self._path_named(CONVERGENCE if stack.convergence else LEGACY)
+
+    def _request(self, template: Any, environment: Any, parameters: dict[str, Any] | None,
+                 disable_rollback: bool, timeout: int | None, source: str | None) -> StackRequest:
+        tmpl = parse(template, environment, parameters or {},
+                     max_template_size=self.conf.max_template_size,
+                     max_resources=self.conf.max_resources_per_stack, source=source)
+        return StackRequest(tmpl, dict(parameters or {}), disable_rollback,
+                            timeout or self.conf.stack_action_timeout)
+
+    # -- operations -----------------------------------------------------------------------
+    def create_stack(self, ctx: RequestContext, name: str, template: Any,
+                     environment: Any = None, parameters: dict[str, Any] | None = None, *,
+                     disable_rollback: bool = False, timeout: int | None = None,
+                     source: str | None = None) -> str:
+        """Validate and store a stack, start creating it, return its id. The stack's path is
+        the configuration's ``convergence_engine`` at this moment, for life."""
+        if not name or len(name) > 255:
+            raise InvalidOperation("a stack name must have 1 to 255 characters")
+        path = self._path_named(CONVERGENCE if self.conf.convergence_engine else LEGACY)
+        request = self._request(template, environment, parameters, disable_rollback,
+                                timeout, source)
+        return path.create(ctx, name, request).id
+
+    def update_stack(self, ctx: RequestContext, stack_id: str, template: Any,
+                     environment: Any = None, parameters: dict[str, Any] | None = None, *,
+                     disable_rollback: bool | None = None, timeout: int | None = None,
+                     source: str | None = None) -> None:
+        stack = stack_store.get(self.rt.db, stack_id, ctx.project_id, include_deleted=False)
+        path = self._path_of(stack)
+        request = self._request(template, environment, parameters,
+                                stack.disable_rollback if disable_rollback is None
+                                else disable_rollback, timeout, source)
+        path.update(ctx, stack, request)
+
+    def delete_stack(self, ctx: RequestContext, stack_id: str) -> None:
+        stack = stack_store.get(self.rt.db, stack_id, ctx.project_id, include_deleted=False)
+        self._path_of(stack).delete(ctx, stack)
+
+    def rollback_stack(self, ctx: RequestContext, stack_id: str) -> None:
+        """Cancel an in-progress update and return to the previous template."""
+        stack = stack_store.get(self.rt.db, stack_id, ctx.project_id, include_deleted=False)
+        self._path_of(stack).rollback(ctx, stack)
+
+    def signal_hook(self, ctx: RequestContext, stack_id: str, resource_name: str,
+                    hook: str) -> None:
+        stack = stack_store.get(self.rt.db, stack_id, ctx.project_id, include_deleted=False)
+        self._path_of(stack)  # a stack whose path is missing cannot be acted on
+        hooks.signal(self.rt.db, stack.id, resource_name, hook, self.rt.engine_id)
+
+    # -- observation ----------------------------------------------------------------------
+    def show_stack(self, ctx: RequestContext, stack_id: str) -> dict[str, Any]:
+        stack = stack_store.get(self.rt.db, stack_id, ctx.project_id)
+        view = snapshot.stack_view(self.rt, stack)
+        view["busy"] = self._is_busy(stack)
+        return view
+
+    def find_stack(self, ctx: RequestContext, name_or_id: str) -> str:
+        return stack_store.find(self.rt.db, ctx.project_id, name_or_id).id
+
+    def list_stacks(self, ctx: RequestContext) -> list[dict[str, Any]]:
+        return [snapshot.stack_view(self.rt, s, outputs=False)
+                for s in stack_store.list_live(self.rt.db, ctx.project_id)]
+
+    def list_resources(self, ctx: RequestContext, stack_id: str) -> list[dict[str, Any]]:
+        stack = stack_store.get(self.rt.db, stack_id, ctx.project_id)
+        return snapshot.resources_view(self.rt, stack)
+
+    def list_events(self, ctx: RequestContext, stack_id: str) -> list[dict[str, Any]]:
+        stack = stack_store.get(self.rt.db, stack_id, ctx.project_id)
+        return snapshot.events_view(self.rt, stack)
+
+    def _is_busy(self, stack: Stack) -> bool:
+        path = self._paths.get(CONVERGENCE if stack.convergence else LEGACY)
+        return stack.status == IN_PROGRESS or bool(path and path.is_busy(stack))
+
+    # -- waiting --------------------------------------------------------------------------
+    def wait_until(self, predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+        """Poll ``predicate`` until it returns something truthy; WaitTimeout otherwise."""
+        deadline = time.monotonic() + timeout
+        pause = threading.Event()
+        while True:
+            result = predicate()
+            if result:
+                return result
+            if time.monotonic() >= deadline:
+                raise WaitTimeout(f"timed out after {timeout}s waiting for {what}")
+            pause.wait(self.rt.poll_interval)
+
+    def wait_stack(self, ctx: RequestContext, stack_id: str, timeout: float = 60.0
+                   ) -> dict[str, Any]:
+        """Wait until the stack's operation is over (terminal state, nothing running)."""
+        def done() -> dict[str, Any] | None:
+            stack = stack_store.get(self.rt.db, stack_id, ctx.project_id)
+            if is_terminal(stack.status) and not self._is_busy(stack):
+                return snapshot.stack_view(self.rt, stack)
+            return None
+        return self.wait_until(done, timeout, f"stack {stack_id} to finish")
+
+    def wait_resource(self, ctx: RequestContext, stack_id: str, name: str, *,
+                      status: str | None = None, hook: str | None = None,
+                      timeout: float = 60.0) -> dict[str, Any]:
+        """Wait until resource ``name`` is in ``status`` (e.g. CREATE_IN_PROGRESS) or paused
+        at ``hook``."""
+        if not status and not hook:
+            raise InvalidOperation("wait_resource needs a status or a hook")
+
+        def reached() -> dict[str, Any] | None:
+            for view in self.list_resources(ctx, stack_id):
+                if view["name"] != name:
+                    continue
+                if hook and hook in view["hooks_pending"]:
+                    return view
+                if status and view["resource_status"] == status:
+                    return view
+            return None
+        what = f"resource {name} to reach {hook or status}"
+        return self.wait_until(reached, timeout, what)
