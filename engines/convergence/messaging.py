@@ -1,0 +1,71 @@
+"""check_resource over oslo.messaging: ``fake:/`` (in-process, the default) or ``rabbit://``
+to spread workers over processes and hosts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import oslo_messaging  # noqa: I001
+from oslo_config import cfg
+
+from engines.core import config  # before oslo_messaging: it silences eventlet's notice
+
+VERSION = "1.0"
+IN_PROCESS = "inproc:/"  # oslo.messaging's fake transport, woken on delivery
+
+
+def transport_url(conf: cfg.ConfigOpts) -> str:
+    """``[DEFAULT] transport_url``; unset means in-process (oslo.messaging's own default
+    would be a RabbitMQ on localhost, which the embedded default must never need)."""
+    config.register_messaging_opts(conf)
+    return conf.transport_url or IN_PROCESS
+
+
+def is_in_process(url: str) -> bool:
+    return url.split(":", 1)[0] in ("inproc", "fake")
+
+
+def topic(conf: cfg.ConfigOpts, engine_id: str) -> str:
+    """The workers' topic. The in-process drivers keep their queues in one process-wide
+    table, so two engines in one process (tests, the harness) get topics of their own."""
+    if is_in_process(transport_url(conf)):
+        return f"{conf.convergence_topic}.{engine_id}"
+    return conf.convergence_topic
+
+
+def get_transport(conf: cfg.ConfigOpts) -> oslo_messaging.Transport:
+    """A new transport. For ``fake:/`` each transport is its own little broker: the client
+    and the workers of one engine share one, and two engines in a process never mix."""
+    return oslo_messaging.get_rpc_transport(conf, url=transport_url(conf))
+
+
+class WorkerClient:
+    """Casts check_resource to whichever worker takes it."""
+
+    def __init__(self, transport: oslo_messaging.Transport, topic: str) -> None:
+        target = oslo_messaging.Target(topic=topic, version=VERSION)
+        self._client = oslo_messaging.get_rpc_client(transport, target)
+
+    def check_resource(self, **kwargs: Any) -> None:
+        self._client.cast({}, "check_resource", **kwargs)
+
+
+class WorkerServer:
+    """An RPC server whose threading executor runs up to ``threads`` check_resource calls
+    at once."""
+
+    def __init__(self, conf: cfg.ConfigOpts, transport: oslo_messaging.Transport, topic: str,
+                 server_name: str, endpoint: object, threads: int) -> None:
+        config.register_messaging_opts(conf)
+        conf.set_override("executor_thread_pool_size", threads)
+        target = oslo_messaging.Target(topic=topic, server=server_name, version=VERSION)
+        self._server = oslo_messaging.get_rpc_server(
+            transport, target, [endpoint])  # threading executor: nothing is monkey-patched
+
+    def start(self) -> None:
+        self._server.start()
+
+    def stop(self) -> None:
+        self._server.stop()
+        self._server.wait()
+

@@ -1,0 +1,112 @@
+"""The convergence path as the service sees it: every operation is a traversal; no stack
+lock, so an update or delete of a busy stack is accepted and supersedes what runs."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from engines.convergence.messaging import WorkerClient, WorkerServer, get_transport, topic
+from engines.convergence.reaper import Reaper
+from engines.convergence.traversal import Traversals, deps_of
+from engines.convergence.worker import Worker
+from engines.core import stack_store
+from engines.core.context import RequestContext
+from engines.core.errors import ActionInProgress, InvalidOperation
+from engines.core.models import Resource, Stack
+from engines.core.path import EnginePath, StackRequest
+from engines.core.runtime import Runtime
+from engines.core.status import CREATE, DELETE, FAILED, IN_PROGRESS, ROLLBACK, UPDATE
+
+
+class Path(EnginePath):
+    name = "convergence"
+
+    def __init__(self, rt: Runtime) -> None:
+        super().__init__(rt)
+        self._transport = None
+        self._servers: list[WorkerServer] = []
+        self.traversals: Traversals | None = None
+        self._reaper: Reaper | None = None
+
+    def start(self) -> None:
+        conf = self.rt.conf
+        self._transport = get_transport(conf)
+        bus_topic = topic(conf, self.rt.engine_id)
+        client = WorkerClient(self._transport, bus_topic)
+        self.traversals = Traversals(self.rt, client)
+        for index in range(conf.convergence_local_workers):
+            server = WorkerServer(conf, self._transport, bus_topic,
+                                  f"{self.rt.engine_id}-{index}",
+                                  Worker(self.rt, self.traversals),
+                                  conf.convergence_worker_threads)
+            server.start()
+            self._servers.append(server)
+        self._reaper = Reaper(self.rt, self.traversals)
+        self._reaper.start()
+
+    def stop(self) -> None:
+        if self._reaper:
+            self._reaper.stop()
+        for server in self._servers:
+            server.stop()
+        self._servers.clear()
+        if self._transport is not None:
+            self._transport.cleanup()
+            self._transport = None
+
+    def _traversals(self) -> Traversals:
+        if self.traversals is None:
+            raise RuntimeError("the convergence path is not started")
+        return self.traversals
+
+    def create(self, ctx: RequestContext, name: str, request: StackRequest) -> Stack:
+        stack = stack_store.create(
+            self.rt.db, name=name, project_id=ctx.project_id, template=request.raw,
+            environment=request.environment, parameters=request.parameters,
+            convergence=True, action=CREATE, status=IN_PROGRESS,
+            disable_rollback=request.disable_rollback, timeout=request.timeout,
+            engine_id=self.rt.engine_id)
+        self._traversals().start(stack.id, CREATE, stack.raw_template_id, request.parameters,
+                                 reason="Stack creation started", announce=False)
+        return stack
+
+    def update(self, ctx: RequestContext, stack: Stack, request: StackRequest) -> None:
+        with self.rt.db.session() as s:
+            template_id = stack_store.store_template(s, request.raw, request.environment)
+        self._traversals().start(stack.id, UPDATE, template_id, request.parameters,
+                                 reason="Stack UPDATE started",
+                                 disable_rollback=request.disable_rollback,
+                                 timeout=request.timeout)
+
+    def delete(self, ctx: RequestContext, stack: Stack) -> None:
+        self._traversals().start(stack.id, DELETE, None, None, reason="Stack DELETE started")
+
+    def rollback(self, ctx: RequestContext, stack: Stack) -> None:
+        action = deps_of(stack).get("action", stack.action)
+        if stack.status == IN_PROGRESS and action != UPDATE:
+            raise ActionInProgress(
+                f"stack {stack.id}: only an update in progress can be rolled back, "
+                f"not a {action.lower()}")
+        if not (action == UPDATE or (action == ROLLBACK and stack.status == FAILED)):
+            raise InvalidOperation(
+                f"stack {stack.id} is {stack.action}_{stack.status}: nothing to roll back")
+        if stack.prev_raw_template_id is None:
+            raise InvalidOperation(f"stack {stack.id}: no previous template to roll back to")
+        if stack.status == IN_PROGRESS:
+            # as on the legacy path: the running update ends (cancelled), then rollback
+            stack_store.set_state(self.rt.db, stack.id, UPDATE, FAILED,
+                                  "Stack UPDATE cancelled", self.rt.engine_id,
+                                  expect_traversal=stack.current_traversal,
+                                  current_deps=dict(deps_of(stack), rollback_pending=True))
+        self._traversals().rollback(stack.id, "Stack ROLLBACK started")
+
+    def is_busy(self, stack: Stack) -> bool:
+        """Running, about to roll back, or with work still in flight: a failed traversal
+        stops moving on, but what its workers hold finishes (as legacy's scheduler lets
+        running tasks end before it releases the stack lock)."""
+        if stack.status == IN_PROGRESS or deps_of(stack).get("rollback_pending"):
+            return True
+        with self.rt.db.session() as s:
+            return s.scalar(sa.select(Resource.id).where(
+                Resource.stack_id == stack.id, Resource.engine_id.is_not(None)).limit(1)
+            ) is not None

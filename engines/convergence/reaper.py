@@ -1,0 +1,84 @@
+"""Dealing with engines that died: a periodic look for resource locks held by engines whose
+heartbeat is stale. Each such lock is broken, the resource it guarded (caught half-done) is
+marked FAILED, and the stack's traversal is failed with the reason, so the stack reaches a
+terminal state and a later update can converge it."""
+
+from __future__ import annotations
+
+import threading
+
+import sqlalchemy as sa
+
+from engines.convergence import resource_lock
+from engines.convergence.traversal import Traversals
+from engines.core import events, stack_store
+from engines.core.liveness import alive_engines
+from engines.core.models import Resource, utcnow
+from engines.core.runtime import Runtime
+from engines.core.status import FAILED, IN_PROGRESS
+
+
+def reap(rt: Runtime, traversals: Traversals) -> int:
+    """One pass; returns how many locks were broken."""
+    # the locks are read before the living: an engine registers its heartbeat before it
+    # takes any lock, so a lock taken by an engine that started meanwhile is not mistaken
+    # for a dead engine's
+    held = resource_lock.held_by_others(rt.db, {rt.engine_id})
+    alive = alive_engines(rt.db, rt.conf.service_stale_after)
+    broken = 0
+    for row in held:
+        if row.engine_id in alive:
+            continue
+        dead = row.engine_id
+        reason = f"Engine {dead} went down during {row.action} of {row.name}"
+        if not _break(rt, row, reason):
+            continue
+        broken += 1
+        stack = stack_store.get(rt.db, row.stack_id)
+        if stack.convergence and stack.status == IN_PROGRESS and stack.current_traversal:
+            traversals.fail(stack.id, stack.current_traversal, reason)
+    return broken
+
+
+def _break(rt: Runtime, row: Resource, reason: str) -> bool:
+    """Take the lock from the dead engine and fail the action it left half done, in one
+    transaction: a live worker may take the lock the moment it is free, and its work must
+    not be overwritten by this verdict on the dead one's."""
+    dead = row.engine_id
+    with rt.db.session() as s:
+        failed = s.execute(sa.update(Resource).where(
+            Resource.id == row.id, Resource.engine_id == dead,
+            Resource.status == IN_PROGRESS)
+            .values(status=FAILED, status_reason=reason, updated_at=utcnow())).rowcount
+        if not resource_lock.release_in(s, row.id, dead):
+            return False  # another reaper, or a worker, broke it first: nothing changed
+        if failed:  # a status transition like any other: the user sees it in the events
+            events.emit(s, row.stack_id, row.name, row.action, FAILED, reason,
+                        physical_id=row.physical_resource_id, resource_type=row.type,
+                        engine_id=rt.engine_id)
+    return True
+
+
+class Reaper:
+    def __init__(self, rt: Runtime, traversals: Traversals) -> None:
+        self.rt = rt
+        self.traversals = traversals
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="convergence-reaper",
+                                        daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.rt.conf.heartbeat_interval):
+            try:
+                reap(self.rt, self.traversals)
+            except Exception:  # noqa: BLE001 - try again at the next beat
+                continue
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)

@@ -1,0 +1,80 @@
+"""Sync points: one row per graph node per traversal, collecting the node's inputs. The
+writer whose input completes the set is the one that moves the traversal on, decided by a
+compare-and-swap on ``atomic_key``, so concurrent workers never trigger a node twice."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import sqlalchemy as sa
+
+from engines.core.db import Database
+from engines.core.models import SyncPoint, utcnow
+
+
+def create_all(session: sa.orm.Session, stack_id: str, traversal_id: str,
+               nodes: Iterable[tuple[str, bool]]) -> None:
+    now = utcnow()
+    for entity_id, is_update in nodes:
+        session.add(SyncPoint(entity_id=entity_id, traversal_id=traversal_id,
+                              is_update=is_update, stack_id=stack_id, atomic_key=0,
+                              input_data={}, created_at=now))
+
+
+def sync(db: Database, traversal_id: str, entity_id: str, is_update: bool, sender: str,
+         value: Any, required: set[str]) -> dict[str, Any] | None:
+    """Record ``sender``'s input; return every input if this write completed the set."""
+    while True:
+        with db.session() as s:
+            row = s.get(SyncPoint, (entity_id, traversal_id, is_update))
+            if row is None:
+                return None  # the traversal was cleaned up: nothing waits any more
+            inputs = dict(row.input_data or {})
+            was_complete = required <= inputs.keys()
+            inputs[sender] = value
+            swapped = s.execute(
+                sa.update(SyncPoint)
+                .where(SyncPoint.entity_id == entity_id,
+                       SyncPoint.traversal_id == traversal_id,
+                       SyncPoint.is_update == is_update,
+                       SyncPoint.atomic_key == row.atomic_key)
+                .values(input_data=inputs, atomic_key=row.atomic_key + 1,
+                        updated_at=utcnow())).rowcount
+        if swapped:
+            return inputs if (not was_complete and required <= inputs.keys()) else None
+
+
+def inputs_if_complete(db: Database, traversal_id: str, entity_id: str, is_update: bool,
+                       required: set[str]) -> dict[str, Any] | None:
+    with db.session() as s:
+        row = s.get(SyncPoint, (entity_id, traversal_id, is_update))
+    if row is None:
+        return None
+    inputs = row.input_data or {}
+    return dict(inputs) if required <= inputs.keys() else None
+
+
+def purge(db: Database, stack_id: str, *, keep_traversal: str | None = None,
+          traversal: str | None = None) -> None:
+    """Drop the sync points of superseded traversals (all but ``keep_traversal``) or of one
+    finished ``traversal``. Never "all of the stack": once a traversal has marked the stack
+    complete, the next operation may already have stored its own."""
+    if (keep_traversal is None) == (traversal is None):
+        raise ValueError("purge needs exactly one of keep_traversal and traversal")
+    with db.session() as s:
+        query = sa.delete(SyncPoint).where(SyncPoint.stack_id == stack_id)
+        if keep_traversal is not None:
+            query = query.where(SyncPoint.traversal_id != keep_traversal)
+        else:
+            query = query.where(SyncPoint.traversal_id == traversal)
+        s.execute(query)
+
+
+def count(db: Database, stack_id: str, traversal_id: str | None = None) -> int:
+    with db.session() as s:
+        query = sa.select(sa.func.count()).select_from(SyncPoint).where(
+            SyncPoint.stack_id == stack_id)
+        if traversal_id is not None:
+            query = query.where(SyncPoint.traversal_id == traversal_id)
+        return int(s.scalar(query) or 0)

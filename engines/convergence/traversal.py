@@ -1,0 +1,169 @@
+"""Traversals: one per operation. Starting one stores its graph and sync points on the stack
+and makes it the stack's ``current_traversal``, which silently supersedes any older one:
+older workers finish what they hold but no longer move their traversal on."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import sqlalchemy as sa
+
+from engines.convergence import sync_point
+from engines.convergence.graph import Graph, key
+from engines.convergence.messaging import WorkerClient
+from engines.core import events, stack_store
+from engines.core.models import RawTemplate, Resource, Stack, utcnow
+from engines.core.path import stored_template
+from engines.core.runtime import Runtime
+from engines.core.status import (
+    COMPLETE,
+    CREATE,
+    DELETE,
+    FAILED,
+    IN_PROGRESS,
+    ROLLBACK,
+    STACK_TYPE,
+    UPDATE,
+)
+from engines.core.template import Template
+
+
+def deps_of(stack: Stack) -> dict[str, Any]:
+    return stack.current_deps or {}
+
+
+class Traversals:
+    def __init__(self, rt: Runtime, client: WorkerClient) -> None:
+        self.rt = rt
+        self.client = client
+
+    def template(self, template_id: int | None, parameters: dict[str, Any] | None
+                 ) -> Template | None:
+        return stored_template(self.rt, template_id, parameters) if template_id else None
+
+    # -- start ----------------------------------------------------------------------------
+    def start(self, stack_id: str, action: str, template_id: int | None,
+              parameters: dict[str, Any] | None, *, reason: str,
+              disable_rollback: bool | None = None, timeout: int | None = None,
+              announce: bool = True) -> str:
+        """Start a traversal bringing the stack to ``template_id`` (None: to nothing)."""
+        target = self.template(template_id, parameters)
+        traversal_id = str(uuid.uuid4())
+        with self.rt.db.session() as s:
+            stack = s.get(Stack, stack_id, with_for_update=True)
+            old = deps_of(stack)
+            current = stored_template(self.rt, stack.raw_template_id, stack.parameters)
+            rows = list(s.scalars(sa.select(Resource).where(Resource.stack_id == stack_id)))
+            existing: dict[str, set[str]] = {}
+            for row in rows:
+                existing.setdefault(row.name, set()).update(row.requires or [])
+            template_deps = target.dependencies() if target else {}
+            have = {row.name for row in rows if row.replaced_by is None}
+            for name in template_deps:
+                if name not in have:
+                    s.add(Resource(uuid=str(uuid.uuid4()), stack_id=stack_id, name=name,
+                                   type=target.resources[name].concrete_type, action="INIT",
+                                   status=COMPLETE, created_at=utcnow()))
+            graph = Graph.build(template_deps, existing)
+            prev_id, prev_params = stack.prev_raw_template_id, old.get("prev_parameters")
+            if action == UPDATE and stack.status != IN_PROGRESS:
+                prev_id, prev_params = stack.raw_template_id, stack.parameters
+            deps = {
+                "traversal": traversal_id, "action": action, "template_id": template_id,
+                "graph": graph.to_json(), "stack_requires": sorted(key(n) for n in graph.roots()),
+                "retain": sorted(n for n, d in current.resources.items()
+                                 if d.deletion_policy == "Retain"),
+                "delete_hooks": {n: sorted(d.hooks) for n, d in current.resources.items()
+                                 if action == DELETE and d.hooks},
+                "prev_parameters": prev_params, "started": time.time(),
+            }
+            values: dict[str, Any] = dict(
+                current_traversal=traversal_id, current_deps=deps, action=action,
+                status=IN_PROGRESS, status_reason=reason, prev_raw_template_id=prev_id,
+                updated_at=utcnow())
+            if template_id is not None:
+                values.update(raw_template_id=template_id, parameters=parameters or {})
+            if disable_rollback is not None:
+                values["disable_rollback"] = disable_rollback
+            if timeout is not None:
+                values["timeout"] = timeout
+            s.execute(sa.update(Stack).where(Stack.id == stack_id).values(**values))
+            if announce:
+                events.emit(s, stack_id, stack.name, action, IN_PROGRESS, reason,
+                            physical_id=stack_id, resource_type=STACK_TYPE,
+                            engine_id=self.rt.engine_id)
+            sync_point.create_all(s, stack_id, traversal_id,
+                                  [(name, is_update) for name, is_update in graph.nodes]
+                                  + [(stack_id, True)])
+        sync_point.purge(self.rt.db, stack_id, keep_traversal=traversal_id)
+        if not graph.nodes:
+            self.complete(stack_id, traversal_id)
+        for name, is_update in graph.leaves():
+            self.cast(stack_id, traversal_id, template_id, name, is_update, {})
+        return traversal_id
+
+    def cast(self, stack_id: str, traversal_id: str, template_id: int | None, name: str,
+             is_update: bool, data: dict[str, Any]) -> None:
+        self.client.check_resource(stack_id=stack_id, traversal_id=traversal_id,
+                                   template_id=template_id, name=name, is_update=is_update,
+                                   data=data)
+
+    # -- end ------------------------------------------------------------------------------
+    def complete(self, stack_id: str, traversal_id: str) -> None:
+        stack = stack_store.get(self.rt.db, stack_id)
+        deps = deps_of(stack)
+        action = deps.get("action", stack.action)
+        if action == DELETE:
+            stack_store.purge_resources(self.rt.db, stack_id)
+            done = stack_store.set_state(
+                self.rt.db, stack_id, DELETE, COMPLETE, "Stack DELETE completed successfully",
+                self.rt.engine_id, expect_traversal=traversal_id, deleted_at=utcnow())
+        else:
+            extra: dict[str, Any] = {}
+            if action in (UPDATE, ROLLBACK):
+                extra["prev_raw_template_id"] = None  # nothing left to roll back to
+            done = stack_store.set_state(
+                self.rt.db, stack_id, action, COMPLETE,
+                f"Stack {action} completed successfully", self.rt.engine_id,
+                expect_traversal=traversal_id, **extra)
+            if done and stack.prev_raw_template_id and action in (UPDATE, ROLLBACK):
+                self._drop_template(stack.prev_raw_template_id, keep=stack.raw_template_id)
+        if done:
+            sync_point.purge(self.rt.db, stack_id, traversal=traversal_id)
+
+    def _drop_template(self, template_id: int, keep: int) -> None:
+        if template_id == keep:
+            return
+        with self.rt.db.session() as s:
+            used = s.scalar(sa.select(sa.func.count()).select_from(Stack).where(sa.or_(
+                Stack.raw_template_id == template_id,
+                Stack.prev_raw_template_id == template_id)))
+            if not used:
+                s.execute(sa.delete(RawTemplate).where(RawTemplate.id == template_id))
+
+    def fail(self, stack_id: str, traversal_id: str, reason: str) -> None:
+        """Mark the traversal's stack FAILED (if the traversal is still current) and roll
+        back when the stack allows it."""
+        stack = stack_store.get(self.rt.db, stack_id)
+        if stack.current_traversal != traversal_id or stack.status != IN_PROGRESS:
+            return
+        deps = deps_of(stack)
+        action = deps.get("action", stack.action)
+        roll = (not stack.disable_rollback and action in (CREATE, UPDATE))
+        if not stack_store.set_state(self.rt.db, stack_id, action, FAILED, reason,
+                                     self.rt.engine_id, expect_traversal=traversal_id,
+                                     current_deps=dict(deps, rollback_pending=roll)):
+            return
+        if roll:
+            self.rollback(stack_id, "Stack ROLLBACK started")
+
+    def rollback(self, stack_id: str, reason: str) -> str:
+        stack = stack_store.get(self.rt.db, stack_id)
+        action = deps_of(stack).get("action", stack.action)
+        if action == CREATE:
+            return self.start(stack_id, ROLLBACK, None, None, reason=reason)
+        prev_params = deps_of(stack).get("prev_parameters")
+        return self.start(stack_id, ROLLBACK, stack.prev_raw_template_id, prev_params,
+                          reason=reason)
