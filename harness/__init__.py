@@ -1,0 +1,1 @@
+"""The dualpath harness: scenarios, databases and the command line around the engines."""

@@ -1,0 +1,107 @@
+"""The commands a person types: dualpath db, dualpath stack, and --config-file everywhere."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from harness.cli import main
+from migrations import api
+
+TEMPLATE = """
+heat_template_version: 2015-04-30
+parameters:
+  greeting: {type: string, default: hello}
+resources:
+  A: {type: OS::Heat::TestResource, properties: {value: {get_param: greeting}}}
+  B: {type: OS::Heat::TestResource, depends_on: [A]}
+outputs:
+  a: {value: {get_attr: [A, output]}}
+"""
+
+
+@pytest.fixture
+def conf_file(tmp_path: Path) -> Path:
+    path = tmp_path / "dualpath.conf"
+    path.write_text(f"[DEFAULT]\nstate_path = {tmp_path / 'state'}\npoll_interval = 0.01\n"
+                    f"[database]\nconnection = sqlite:///{tmp_path / 'engine.sqlite'}\n")
+    return path
+
+
+def _json(capsys) -> object:
+    return json.loads(capsys.readouterr().out)
+
+
+def test_db_upgrade_current_downgrade(conf_file, tmp_path, capsys):
+    assert main(["--config-file", str(conf_file), "db", "current"]) == 0
+    assert "base" in capsys.readouterr().out
+    assert main(["--config-file", str(conf_file), "db", "upgrade"]) == 0
+    head = api.heads()[0]
+    assert api.current(f"sqlite:///{tmp_path / 'engine.sqlite'}") == head
+    assert main(["--config-file", str(conf_file), "db", "downgrade", "base"]) == 0
+    assert api.current(f"sqlite:///{tmp_path / 'engine.sqlite'}") is None
+    capsys.readouterr()
+    assert main(["--config-file", str(conf_file), "db", "upgrade", "--sql"]) == 0
+    assert "ALTER TABLE stack ADD COLUMN convergence" in capsys.readouterr().out
+
+
+def test_stack_commands_round_trip(conf_file, tmp_path, capsys):
+    template = tmp_path / "t.yaml"
+    template.write_text(TEMPLATE)
+    base = ["--config-file", str(conf_file), "stack", "--json"]
+    assert main([*base, "create", "web", "-t", str(template), "-P", "greeting=hi"]) == 0
+    created = _json(capsys)
+    assert created["stack_status"] == "CREATE_COMPLETE" and created["outputs"] == {"a": "hi"}
+    assert created["engine"] == "legacy"
+    assert main([*base, "list"]) == 0
+    assert [s["name"] for s in _json(capsys)] == ["web"]
+    assert main([*base, "update", "web", "-t", str(template), "-P", "greeting=ho"]) == 0
+    assert _json(capsys)["outputs"] == {"a": "ho"}
+    assert main([*base, "resources", "web"]) == 0
+    assert {r["name"]: r["resource_status"] for r in _json(capsys)} == {
+        "A": "UPDATE_COMPLETE", "B": "CREATE_COMPLETE"}
+    assert main([*base, "events", "web"]) == 0
+    assert len(_json(capsys)) >= 8
+    assert main([*base, "delete", "web"]) == 0
+    assert _json(capsys)["stack_status"] == "DELETE_COMPLETE"
+
+
+def test_stack_commands_take_the_path_from_the_config(conf_file, tmp_path, capsys):
+    conf_file.write_text(conf_file.read_text().replace(
+        "[DEFAULT]\n", "[DEFAULT]\nconvergence_engine = true\n"))
+    template = tmp_path / "t.yaml"
+    template.write_text(TEMPLATE)
+    assert main(["--config-file", str(conf_file), "stack", "--json", "create", "s", "-t",
+                 str(template)]) == 0
+    assert _json(capsys)["engine"] == "convergence"
+
+
+def test_bad_template_exits_2_naming_file_and_field(conf_file, tmp_path, capsys):
+    template = tmp_path / "bad.yaml"
+    template.write_text(TEMPLATE.replace("depends_on: [A]", "depends_on: [Z]"))
+    code = main(["--config-file", str(conf_file), "stack", "create", "s", "-t", str(template)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "bad.yaml" in err and "resources.B.depends_on" in err
+
+
+def test_run_honours_the_config_file(conf_file, tmp_path):
+    conf_file.write_text(conf_file.read_text().replace(
+        "[DEFAULT]\n", "[DEFAULT]\nmax_resources_per_stack = 1\n"))
+    scenario = tmp_path / "mine" / "basic" / "two.yaml"
+    scenario.parent.mkdir(parents=True)
+    scenario.write_text("""
+description: two resources, one too many for this configuration
+templates:
+  t: {heat_template_version: 2015-04-30, resources: {A: {type: OS::Heat::None},
+      B: {type: OS::Heat::None}}}
+steps:
+  - create: {template: t, expect_error: TooManyResources}
+""")
+    out = tmp_path / "run.json"
+    code = main(["--config-file", str(conf_file), "run", "--quiet", "-j", "1", "--repeat", "1",
+                 "--scenarios", str(tmp_path / "mine"), "--json", str(out)])
+    assert code == 0
+    assert json.loads(out.read_text())["scenarios"][0]["verdict"] == "parity"
