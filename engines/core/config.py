@@ -7,6 +7,7 @@ a path.
 
 from __future__ import annotations
 
+import copy
 import os
 import warnings
 
@@ -101,15 +102,15 @@ convergence_opts = [
 ]
 
 
-def _default_connection(state_path: str) -> str:
-    return "sqlite:///" + os.path.join(state_path, "dualpath.sqlite")
+# interpolated by oslo.config, so the database follows state_path wherever that is set
+DEFAULT_CONNECTION = "sqlite:///$state_path/dualpath.sqlite"
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     """Register every dualpath option on ``conf`` (idempotent)."""
     conf.register_opts(engine_opts)
     conf.register_opts(convergence_opts)
-    db_options.set_defaults(conf, connection=_default_connection(DEFAULT_STATE_PATH))
+    db_options.set_defaults(conf, connection=DEFAULT_CONNECTION)
     register_messaging_opts(conf)
 
 
@@ -152,9 +153,22 @@ transport_url_doc = cfg.StrOpt(
 )
 
 
+def _database_opts_for_sample() -> list[cfg.Opt]:
+    # oslo.db's own list says the connection defaults to nothing; ours is a SQLite file
+    options = []
+    for option in db_options.database_opts:
+        if option.name == "connection":
+            option = copy.deepcopy(option)
+            option.default = DEFAULT_CONNECTION
+        options.append(option)
+    return options
+
+
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
-    """Entry point for oslo-config-generator."""
-    return [("DEFAULT", [*engine_opts, *convergence_opts, transport_url_doc])]
+    """Entry point for oslo-config-generator (the sample's only namespace besides
+    oslo.messaging's, so that [database] is documented with our default)."""
+    return [("DEFAULT", [*engine_opts, *convergence_opts, transport_url_doc]),
+            ("database", _database_opts_for_sample())]
 
 
 def new_conf(config_files: list[str] | None = None, **overrides: object) -> cfg.ConfigOpts:
@@ -174,8 +188,6 @@ def new_conf(config_files: list[str] | None = None, **overrides: object) -> cfg.
 def database_url(conf: cfg.ConfigOpts) -> str:
     """The configured database URL; the default SQLite file follows ``state_path``."""
     url = conf.database.connection
-    if url == _default_connection(DEFAULT_STATE_PATH) and conf.state_path != DEFAULT_STATE_PATH:
-        url = _default_connection(conf.state_path)
     if url.startswith("sqlite:///") and not url.startswith("sqlite:///:memory:"):
         os.makedirs(os.path.dirname(url[len("sqlite:///"):]) or ".", exist_ok=True)
     return url
