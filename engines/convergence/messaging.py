@@ -1,5 +1,6 @@
-"""check_resource over oslo.messaging: ``fake:/`` (in-process, the default) or ``rabbit://``
-to spread workers over processes and hosts."""
+"""check_resource over oslo.messaging: ``inproc:/`` (in-process, the default; a variant of
+oslo.messaging's ``fake`` driver that wakes listeners on delivery instead of polling) or
+``rabbit://`` to spread workers over processes and hosts."""
 
 from __future__ import annotations
 
@@ -34,8 +35,9 @@ def topic(conf: cfg.ConfigOpts, engine_id: str) -> str:
 
 
 def get_transport(conf: cfg.ConfigOpts) -> oslo_messaging.Transport:
-    """A new transport. For ``fake:/`` each transport is its own little broker: the client
-    and the workers of one engine share one, and two engines in a process never mix."""
+    """A new transport. In process (``inproc:/`` or ``fake:/``) each transport is its own
+    little broker: the client and the workers of one engine share one, and two engines in a
+    process never mix."""
     return oslo_messaging.get_rpc_transport(conf, url=transport_url(conf))
 
 

@@ -147,7 +147,7 @@ transport_url_doc = cfg.StrOpt(
     "transport_url",
     secret=True,
     sample_default="<None>",
-    help="oslo.messaging URL of the convergence workers' bus. Unset: in-process (fake:/), "
+    help="oslo.messaging URL of the convergence workers' bus. Unset: in-process (inproc:/), "
     "workers are threads of the engine. rabbit://user:pass@host:5672/ spreads them over "
     "'dualpath worker' processes.",
 )
