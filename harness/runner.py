@@ -133,7 +133,7 @@ def run(options: RunOptions, progress: Callable[[Unit, PathRun], None] | None = 
             "duration_s": round(finished - started, 3),
             "database": factory.backend,
             "transport": "rabbit" if (options.transport_url or "").startswith("rabbit")
-            else "fake",
+            else "in-process",
             "workers": options.workers, "repeat": options.repeat, "jobs": options.jobs,
             "engines": list(options.engines), "scenario_root": str(options.scenario_root),
             "divergences_file": str(options.divergences) if options.divergences else None,
