@@ -4,6 +4,7 @@ the run file, and per-scenario databases on a real server."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,24 @@ def test_each_scenario_run_gets_its_own_database_on_a_server(tmp_path, backend):
             left = conn.execute(sa.text("SHOW DATABASES LIKE 'dualpath_%%basic%%'")).all()
     engine.dispose()
     assert left == []
+
+
+@pytest.mark.rabbit
+def test_convergence_over_rabbitmq_with_worker_processes_is_at_parity(tmp_path):
+    """The harness's --transport-url/--workers: the convergence runs of real corpus update
+    scenarios (replacements included) are done by two ``dualpath worker`` processes."""
+    from harness.workers import broker_problem
+    from tests.functional.test_convergence_rabbit import RABBIT_URL
+
+    problem = broker_problem(RABBIT_URL)
+    if problem:
+        if os.environ.get("DUALPATH_REQUIRE_SERVERS"):
+            pytest.fail(problem)
+        pytest.skip(problem)
+    code, data = _run(tmp_path, "--scenario", "update/replacement*", "--transport-url",
+                      RABBIT_URL, "--workers", "2", "--repeat", "1")
+    assert (data["run"]["transport"], data["run"]["workers"]) == ("rabbit", 2)
+    verdicts = {s["id"]: s["verdict"] for s in data["scenarios"]}
+    assert verdicts == {"update/replacement": "parity",
+                        "update/replacement_inverted_dependencies": "parity"}
+    assert code == 0
