@@ -15,11 +15,12 @@ def _skip_replaced_cleanup() -> None:
 
     original = worker.Worker._cleanup
 
-    def cleanup(self: Any, stack_id: str, traversal_id: str, template: Any, name: str,
+    def cleanup(self: Any, stack_id: str, traversal_id: str, template: Any, row_id: int,
                 *args: Any) -> dict:
-        if template is not None and name in template.resources:
+        row = self._rows_by_id(row_id)
+        if template is not None and row is not None and row.name in template.resources:
             return {}
-        return original(self, stack_id, traversal_id, template, name, *args)
+        return original(self, stack_id, traversal_id, template, row_id, *args)
 
     worker.Worker._cleanup = cleanup
 

@@ -56,9 +56,8 @@ class Traversals:
             old = deps_of(stack)
             current = stored_template(self.rt, stack.raw_template_id, stack.parameters)
             rows = list(s.scalars(sa.select(Resource).where(Resource.stack_id == stack_id)))
-            existing: dict[str, set[str]] = {}
-            for row in rows:
-                existing.setdefault(row.name, set()).update(row.requires or [])
+            existing = {row.id: (row.name, [r for r in row.requires or []
+                                            if isinstance(r, int)]) for row in rows}
             template_deps = target.dependencies() if target else {}
             have = {row.name for row in rows if row.replaced_by is None}
             for name in template_deps:

@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from engines.convergence import resource_lock, sync_point
-from engines.convergence.graph import Graph, Node, key, parse_key
+from engines.convergence.graph import Graph, Node, cleanup_entity, cleanup_row_id, key, parse_key
 from engines.convergence.traversal import Traversals, deps_of
 from engines.core import stack_store
 from engines.core.errors import Cancelled, ResourceFailure, UpdateReplace, ValidationError
@@ -100,8 +100,8 @@ class Worker:
                 output = self._update(stack_id, traversal_id, template_id, template, name,
                                       data, actions, node)
             else:
-                output = self._cleanup(stack_id, traversal_id, template, name, deps, actions,
-                                       node)
+                output = self._cleanup(stack_id, traversal_id, template, cleanup_row_id(name),
+                                       deps, actions, node)
         except Locked:
             return
         except Cancelled:
@@ -139,9 +139,10 @@ class Worker:
             yield
         finally:
             resource_lock.release(self.rt.db, row.id, self.rt.engine_id)
-            self._retrigger_if_superseded(stack_id, traversal_id, node)
+            self._retrigger_if_superseded(stack_id, traversal_id, row)
 
-    def _retrigger_if_superseded(self, stack_id: str, traversal_id: str, node: Node) -> None:
+    def _retrigger_if_superseded(self, stack_id: str, traversal_id: str,
+                                 row: Resource) -> None:
         """The newer traversal's checks of this resource (update or clean-up) may have found
         the lock taken and given up: send again those whose inputs are all in. A check sent
         twice finds nothing left to do the second time."""
@@ -151,7 +152,7 @@ class Worker:
             return
         deps = deps_of(stack)
         graph = Graph.from_json(deps.get("graph", []))
-        for waiting in ((node[0], True), (node[0], False)):
+        for waiting in ((row.name, True), (cleanup_entity(row.name, row.id), False)):
             if waiting not in graph.requires:
                 continue
             required = {key(r) for r in graph.requires[waiting]}
@@ -193,9 +194,13 @@ class Worker:
                 except UpdateReplace:
                     row = self._replace(stack_id, row, defn.concrete_type, props, defn.hooks,
                                         actions)
-            stack_store.update_resource(self.rt.db, row.id, requires=sorted(defn.requires),
+            # the rows it was made against, so clean-ups can be ordered copy by copy
+            required = sorted(data[dep]["id"] for dep in defn.requires
+                              if "id" in data.get(dep, {}))
+            stack_store.update_resource(self.rt.db, row.id, requires=required,
                                         current_template_id=template_id)
-        return {"physical_id": row.physical_resource_id, "attrs": actions.attributes(row)}
+        return {"id": row.id, "physical_id": row.physical_resource_id,
+                "attrs": actions.attributes(row)}
 
     def _rows_by_id(self, resource_id: int) -> Resource:
         with self.rt.db.session() as s:
@@ -239,22 +244,28 @@ class Worker:
         return new
 
     # -- clean-up node --------------------------------------------------------------------------
-    def _cleanup(self, stack_id: str, traversal_id: str, template: Template | None, name: str,
-                 deps: dict[str, Any], actions: ResourceActions, node: Node) -> dict[str, Any]:
-        kept = template is not None and name in template.resources
-        rows = [r for r in self._rows(stack_id, name) if not kept or r.replaced_by is not None]
-        hooks = frozenset(deps.get("delete_hooks", {}).get(name, ()))
-        retain = name in deps.get("retain", ())
-        for row in reversed(rows):
-            with self._locked(row, stack_id, traversal_id, node):
-                row = self._rows_by_id(row.id)
-                if row is None:
-                    continue
-                actions.delete(row, hooks, retain=retain)
-                with self.rt.db.session() as s:
-                    s.execute(sa.update(Resource).where(Resource.replaces == row.id)
-                              .values(replaces=None))
-                actions.forget(row)
+    def _cleanup(self, stack_id: str, traversal_id: str, template: Template | None,
+                 row_id: int, deps: dict[str, Any], actions: ResourceActions,
+                 node: Node) -> dict[str, Any]:
+        """Delete this copy unless it is (again) the current one of a resource the target
+        template keeps."""
+        def wanted(row: Resource) -> bool:
+            return (template is not None and row.name in template.resources
+                    and row.replaced_by is None)
+
+        row = self._rows_by_id(row_id)
+        if row is None or wanted(row):
+            return {}
+        with self._locked(row, stack_id, traversal_id, node):
+            row = self._rows_by_id(row_id)
+            if row is None or wanted(row):  # a rollback brought it back meanwhile
+                return {}
+            hooks = frozenset(deps.get("delete_hooks", {}).get(row.name, ()))
+            actions.delete(row, hooks, retain=row.name in deps.get("retain", ()))
+            with self.rt.db.session() as s:
+                s.execute(sa.update(Resource).where(Resource.replaces == row.id)
+                          .values(replaces=None))
+            actions.forget(row)
         return {}
 
     # -- moving on ------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from engines.convergence import reaper, resource_lock
+from engines.convergence.graph import cleanup_entity
 from engines.convergence.path import Path as ConvergencePath
 from engines.convergence.traversal import Traversals
 from engines.core import config, db, stack_store
@@ -131,8 +132,10 @@ def test_a_failed_create_rolls_back_when_the_stack_allows_it(rt, traversals):
     assert reaper.reap(rt, traversals) == 1
     stack = stack_store.get(rt.db, stack_id)
     assert (stack.action, stack.status) == ("ROLLBACK", "IN_PROGRESS")
+    rows = stack_store.resources(rt.db, stack_id)
     assert {(c["name"], c["is_update"]) for c in traversals.client.sent} == {
-        ("A", False), ("B", False)}, "the rollback cleans up both"
+        (cleanup_entity(r.name, r.id), False) for r in rows}, "the rollback cleans up both"
+    assert sorted(r.name for r in rows) == ["A", "B"]
 
 
 def test_an_engine_that_starts_while_the_reaper_looks_keeps_its_lock(rt, traversals,
