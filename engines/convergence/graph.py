@@ -7,8 +7,9 @@ with different dependants, so ordering their deletion by name can only be wrong 
 replacement that turned a dependency around (B needed A; now A needs B) the two
 generations ask for opposite orders, and a by-name graph has a cycle and never starts.
 Clean-up nodes run after every update node, so that a failure during the update phase
-always finds the old copies still there for a rollback to bring back; among themselves a
-row is cleaned up only after every row that required it.
+always finds the old copies still there for a rollback to bring back: they all wait for one
+barrier node that waits for every update node (n + m sync-point writes rather than n * m);
+among themselves a row is cleaned up only after every row that required it.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ LOG = logging.getLogger(__name__)
 
 Node = tuple[str, bool]  # (resource name | "name#row_id", is_update)
 STACK = ("", True)  # the stack's own node: it completes the traversal
+# every update node is done: no resource name contains it as a clean-up entity would ("#")
+BARRIER = ("#updates-done", False)
 
 
 def key(node: Node) -> str:
@@ -56,8 +59,10 @@ class Graph:
         for name, deps in template_deps.items():
             graph.requires[(name, True)] = {(d, True) for d in deps if d in template_deps}
         nodes = {rid: (cleanup_entity(name, rid), False) for rid, (name, _) in existing.items()}
+        if updates and nodes:
+            graph.requires[BARRIER] = set(updates)
         for node in nodes.values():
-            graph.requires[node] = set(updates)
+            graph.requires[node] = {BARRIER} if updates else set()
         for rid, (_, deps) in existing.items():
             for dep in deps:
                 if dep in nodes and dep != rid:

@@ -21,7 +21,15 @@ from typing import Any
 import sqlalchemy as sa
 
 from engines.convergence import resource_lock, sync_point
-from engines.convergence.graph import Graph, Node, cleanup_entity, cleanup_row_id, key, parse_key
+from engines.convergence.graph import (
+    BARRIER,
+    Graph,
+    Node,
+    cleanup_entity,
+    cleanup_row_id,
+    key,
+    parse_key,
+)
 from engines.convergence.traversal import Traversals, deps_of
 from engines.core import stack_store
 from engines.core.errors import Cancelled, ResourceFailure, UpdateReplace, ValidationError
@@ -96,7 +104,9 @@ class Worker:
         actions = ResourceActions(self.rt, stack_id,
                                   hook_cancelled=self._superseded_check(stack_id, traversal_id))
         try:
-            if is_update:
+            if node == BARRIER:
+                output = {}
+            elif is_update:
                 output = self._update(stack_id, traversal_id, template_id, template, name,
                                       data, actions, node)
             else:

@@ -181,6 +181,9 @@ def test_convergence_over_rabbitmq_with_worker_processes_is_at_parity(tmp_path):
                       RABBIT_URL, "--workers", "2", "--repeat", "1")
     assert (data["run"]["transport"], data["run"]["workers"]) == ("rabbit", 2)
     verdicts = {s["id"]: s["verdict"] for s in data["scenarios"]}
+    problems = [(s["id"], path, r.get("error"), r.get("failed_expectations"))
+                for s in data["scenarios"] for path, r in s["engines"].items()
+                if r["status"] != "passed"]
     assert verdicts == {"update/replacement": "parity",
-                        "update/replacement_inverted_dependencies": "parity"}
+                        "update/replacement_inverted_dependencies": "parity"}, problems
     assert code == 0

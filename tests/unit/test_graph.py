@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from engines.convergence.graph import Graph, cleanup_entity, cleanup_row_id, key
+from engines.convergence.graph import BARRIER, Graph, cleanup_entity, cleanup_row_id, key
 
 
 def cleanup(name: str, row_id: int) -> tuple[str, bool]:
@@ -26,9 +26,13 @@ def test_update_nodes_follow_the_template_and_clean_ups_come_after_all_of_them()
     graph = Graph.build({"A": [], "B": ["A"]}, {1: ("A", []), 2: ("B", [1])})
     assert graph.requires[("A", True)] == set()
     assert graph.requires[("B", True)] == {("A", True)}
-    assert {("A", True), ("B", True)} <= graph.requires[cleanup("A", 1)]
     run = order(graph)
+    assert max(run.index(("A", True)), run.index(("B", True))) < min(
+        run.index(cleanup("A", 1)), run.index(cleanup("B", 2))), "updates, then clean-ups"
     assert run.index(cleanup("B", 2)) < run.index(cleanup("A", 1)), "dependant first"
+    # through one barrier: n + m edges, not n * m
+    assert graph.requires[BARRIER] == {("A", True), ("B", True)}
+    assert graph.requires[cleanup("A", 1)] == {BARRIER, cleanup("B", 2)}
     assert graph.leaves() == [("A", True)]
 
 
@@ -45,7 +49,12 @@ def test_generations_with_a_turned_around_dependency_do_not_deadlock():
 
 def test_copies_of_one_resource_are_independent_of_each_other():
     graph = Graph.build({"A": []}, {1: ("A", []), 2: ("A", [])})
-    assert graph.requires[cleanup("A", 1)] == graph.requires[cleanup("A", 2)] == {("A", True)}
+    assert graph.requires[cleanup("A", 1)] == graph.requires[cleanup("A", 2)] == {BARRIER}
+
+
+def test_no_barrier_without_both_phases():
+    assert BARRIER not in Graph.build({}, {1: ("A", [])}).requires  # a delete
+    assert BARRIER not in Graph.build({"A": []}, {}).requires  # a first create
 
 
 def test_requirements_on_rows_that_are_gone_are_ignored():
