@@ -22,16 +22,21 @@ BACKENDS = [
 _probed: dict[str, str | None] = {}
 
 
+def unavailable(reason: str | None) -> None:
+    """A server the test needs does not answer (``reason``): skip, or fail under
+    ``DUALPATH_REQUIRE_SERVERS``; nothing when ``reason`` is None."""
+    if reason:
+        if os.environ.get("DUALPATH_REQUIRE_SERVERS"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
 def require_server(backend: str) -> str:
     """The server URL for ``backend``; skips (or fails, see above) when it does not answer."""
     url = provision.server_url(backend)
     if backend not in _probed:  # once per process: a dead server costs one connect timeout
         _probed[backend] = provision.probe(url)
-    reason = _probed[backend]
-    if reason:
-        if os.environ.get("DUALPATH_REQUIRE_SERVERS"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+    unavailable(_probed[backend])
     return url
 
 

@@ -24,6 +24,7 @@ from engines.core.models import Service
 from engines.core.status import STACK_TYPE
 from engines.service import EngineService
 from harness.workers import WorkerProcesses, broker_problem, isolated_bus, write_config
+from tests.conftest import unavailable
 from tests.functional.conftest import Driver
 from tests.functional.templates import hot, res
 
@@ -37,11 +38,7 @@ HEARTBEAT = {"heartbeat_interval": 0.2, "service_stale_after": 1.5}
 
 @pytest.fixture(scope="module")
 def rabbit_url() -> str:
-    problem = broker_problem(RABBIT_URL)
-    if problem:
-        if os.environ.get("DUALPATH_REQUIRE_SERVERS"):
-            pytest.fail(problem)
-        pytest.skip(problem)
+    unavailable(broker_problem(RABBIT_URL))
     return RABBIT_URL
 
 

@@ -4,13 +4,12 @@ the run file, and per-scenario databases on a real server."""
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import pytest
 
 from harness.cli import main
-from tests.conftest import require_server
+from tests.conftest import require_server, unavailable
 
 BUSY = """
 description: an update while a slow create is in progress
@@ -172,11 +171,7 @@ def test_convergence_over_rabbitmq_with_worker_processes_is_at_parity(tmp_path):
     from harness.workers import broker_problem
     from tests.functional.test_convergence_rabbit import RABBIT_URL
 
-    problem = broker_problem(RABBIT_URL)
-    if problem:
-        if os.environ.get("DUALPATH_REQUIRE_SERVERS"):
-            pytest.fail(problem)
-        pytest.skip(problem)
+    unavailable(broker_problem(RABBIT_URL))
     code, data = _run(tmp_path, "--scenario", "update/replacement*", "--transport-url",
                       RABBIT_URL, "--workers", "2", "--repeat", "1")
     assert (data["run"]["transport"], data["run"]["workers"]) == ("rabbit", 2)
