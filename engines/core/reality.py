@@ -74,12 +74,29 @@ class PhysicalResource:
     properties: dict[str, Any]
 
 
+def ensure_tables(engine: sa.Engine, attempts: int = 5) -> None:
+    """Create the cloud's tables where they are missing. An engine and its worker processes
+    start on one new database at the same moment: two of them can both find a table
+    missing and both create it, and the second CREATE fails. That loser tries again, and
+    finds what the winner made."""
+    for attempt in range(attempts):
+        try:
+            metadata.create_all(engine, checkfirst=True)
+            return
+        except sa.exc.DBAPIError:
+            present = set(sa.inspect(engine).get_table_names())
+            if all(table.name in present for table in metadata.sorted_tables):
+                return
+            if attempt == attempts - 1:
+                raise
+
+
 class Reality:
     """API of the simulated cloud, for plugins (through ActionScope) and for observers."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        metadata.create_all(db.engine, checkfirst=True)
+        ensure_tables(db.engine)
 
     # -- the API plugins call -----------------------------------------------------------
     def create(
