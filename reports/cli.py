@@ -32,7 +32,11 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     report.add_argument("--html", type=Path, metavar="FILE", help="write the HTML report")
     report.add_argument("--junit", type=Path, metavar="FILE", help="write JUnit XML")
     report.add_argument("--markdown", type=Path, metavar="FILE",
-                        help="write the Markdown summary (or comparison)")
+                        help="write the Markdown summary with the gate's verdict (or the "
+                        "comparison)")
+    report.add_argument("--policy", type=Path, metavar="gate.yaml",
+                        help="gate policy for the verdict in the Markdown summary; default: "
+                        "the built-in policy")
     report.set_defaults(handler=handle_report)
 
     gate = subparsers.add_parser(
@@ -58,13 +62,19 @@ def _write(path: str | Path, text: str) -> None:
     target.write_text(text, encoding="utf-8")
 
 
+def summary_with_gate(run: dict[str, Any], policy: Policy | None = None) -> str:
+    """The Markdown summary always carries the gate's verdict (built-in policy unless one is
+    given): a review comment that shows the counts but not the decision invites a guess."""
+    return render_markdown(run, evaluate(run, policy))
+
+
 def write_reports(run: dict[str, Any], html: str | None = None, junit: str | None = None,
-                  markdown: str | None = None) -> None:
+                  markdown: str | None = None, policy: Policy | None = None) -> None:
     """Write the reports of a run just made (``dualpath run``). The run is validated first:
     a writer that drifted from the format must fail here, not in a later reader."""
     validate_run(run, "<dualpath run>")
     for path, render in ((html, render_html), (junit, render_junit),
-                         (markdown, render_markdown)):
+                         (markdown, lambda r: summary_with_gate(r, policy))):
         if path:
             _write(path, render(run))
 
@@ -72,18 +82,20 @@ def write_reports(run: dict[str, Any], html: str | None = None, junit: str | Non
 def handle_report(args: argparse.Namespace) -> int:
     try:
         if args.compare:
-            if args.run or args.html or args.junit:
+            if args.run or args.html or args.junit or args.policy:
                 return _bad_input("--compare takes OLD.json NEW.json and only --markdown")
             return _compare(*args.compare, markdown=args.markdown)
         if not args.run:
             return _bad_input("report needs RUN.json, or --compare OLD.json NEW.json")
+        policy = Policy.load(args.policy)
         run = load_run(args.run)
-    except RunFileError as exc:
+    except (RunFileError, PolicyError) as exc:
         return _bad_input(str(exc))
     if not (args.html or args.junit or args.markdown):
-        sys.stdout.write(render_markdown(run))
+        sys.stdout.write(summary_with_gate(run, policy))
         return EXIT_OK
-    write_reports(run, html=args.html, junit=args.junit, markdown=args.markdown)
+    write_reports(run, html=args.html, junit=args.junit, markdown=args.markdown,
+                  policy=policy)
     for kind, path in (("html", args.html), ("junit", args.junit),
                        ("markdown", args.markdown)):
         if path:

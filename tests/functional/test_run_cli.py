@@ -73,8 +73,13 @@ def _run(tmp_path: Path, *args: str) -> tuple[int, dict]:
 
 def test_parity_run_exits_0_and_writes_the_run_file(tmp_path):
     root = _tree(tmp_path, {"basic/plain": PLAIN})
-    code, data = _run(tmp_path, "--scenarios", str(root), "--repeat", "2")
+    summary = tmp_path / "summary.md"
+    code, data = _run(tmp_path, "--scenarios", str(root), "--repeat", "2",
+                      "--markdown", str(summary))
     assert code == 0
+    # at parity, yet not evidence for the flip: the corpus's required groups did not run
+    text = summary.read_text(encoding="utf-8")
+    assert "**Gate: don't flip**" in text and "required group update is missing" in text
     assert data["schema_version"] == 1
     item = data["scenarios"][0]
     assert (item["id"], item["verdict"]) == ("basic/plain", "parity")

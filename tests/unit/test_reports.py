@@ -353,6 +353,23 @@ def test_report_without_output_prints_markdown(capsys):
     assert CHANGED_PATH in out
 
 
+def test_report_markdown_carries_the_gate_verdict(tmp_path, capsys):
+    assert main(["report", str(RUNS / "one_unexpected.json")]) == 0
+    out = capsys.readouterr().out
+    assert "**Gate: don't flip**" in out
+    assert f"- unexpected divergence in update/replace at {CHANGED_PATH}" in out
+    md = tmp_path / "s.md"
+    assert main(["report", str(RUNS / "clean.json"), "--markdown", str(md)]) == 0
+    assert "**Gate: flip**" in md.read_text(encoding="utf-8")
+    # the team's own policy decides, as it does for ``dualpath gate``
+    policy = tmp_path / "gate.yaml"
+    policy.write_text("max_unexpected: 1\n")
+    assert main(["report", str(RUNS / "one_unexpected.json"), "--policy", str(policy)]) == 0
+    assert "**Gate: flip**" in capsys.readouterr().out
+    policy.write_text("max_unexpected: lots\n")
+    assert main(["report", str(RUNS / "clean.json"), "--policy", str(policy)]) == 2
+
+
 def test_report_writes_each_requested_file(tmp_path):
     html, junit, md = tmp_path / "r.html", tmp_path / "sub" / "j.xml", tmp_path / "s.md"
     assert main(["report", str(RUNS / "troubled.json"), "--html", str(html), "--junit",
