@@ -1,10 +1,7 @@
-"""``dualpath worker``: a convergence worker process.
-
-It takes check_resource messages off the broker (``rabbit://``), heartbeats in the service
-table so that others can tell when it dies, and runs a reaper of its own, so that locks of
-dead engines are broken even when no engine process is up. SIGTERM or SIGINT stop it
-gracefully: no new message is taken, the calls in flight finish (and hand their results on),
-its service row is marked deleted, and it exits 0.
+"""``dualpath worker``: runs a convergence worker process
+(engines/convergence/worker_service.py) from the command line, over ``rabbit://``. SIGTERM
+or SIGINT stop it gracefully: no new message is taken, the calls in flight finish (and hand
+their results on), its service row is marked deleted, and it exits 0.
 """
 
 from __future__ import annotations
@@ -19,15 +16,10 @@ import sys
 from oslo_config import cfg
 
 from engines.convergence import messaging
-from engines.convergence.messaging import WorkerClient, WorkerServer
-from engines.convergence.reaper import Reaper
-from engines.convergence.traversal import Traversals
-from engines.convergence.worker import Worker
+from engines.convergence.worker_service import WorkerService, check_transport
 from engines.core import config
-from engines.core.liveness import Heartbeat
-from engines.core.runtime import Runtime
 from harness.cli_db import ensure_schema
-from harness.workers import BINARY, broker_problem
+from harness.workers import broker_problem
 
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 LOG = logging.getLogger("dualpath.worker")
@@ -68,63 +60,9 @@ def worker_conf(args: argparse.Namespace) -> cfg.ConfigOpts:
     return config.new_conf(args.config_file, **overrides)
 
 
-def check_transport(url: str) -> None:
-    """Refuse a transport other processes cannot reach: on an in-process one (``inproc:``,
-    ``fake:``, the default) this worker would listen on a bus of its own and never see an
-    engine's message."""
-    if messaging.is_in_process(url):
-        raise ValueError(
-            f"transport {url!r} is in-process: a worker process cannot be reached through "
-            "it; pass --transport-url rabbit://... (or set [DEFAULT] transport_url)")
-
-
 def safe_url(url: str) -> str:
     """``url`` with its passwords masked, for logs."""
     return re.sub(r"(?<=[/,])([^:/@,]+):[^@/,]*@", r"\1:***@", url)
-
-
-class WorkerService:
-    """The parts of a worker process, started and stopped in an order that loses nothing."""
-
-    def __init__(self, conf: cfg.ConfigOpts) -> None:
-        self.rt = Runtime.from_conf(conf)
-        self.conf = conf
-        self.topic: str = messaging.topic(conf, self.rt.engine_id)  # as the engines cast to
-        self.threads: int = conf.convergence_worker_threads
-        self._transport = messaging.get_transport(conf)
-        traversals = Traversals(self.rt, WorkerClient(self._transport, self.topic))
-        self._heartbeat = Heartbeat(self.rt.db, self.rt.engine_id, BINARY,
-                                    conf.heartbeat_interval, topic=self.topic)
-        self._server = WorkerServer(conf, self._transport, self.topic, self.rt.engine_id,
-                                    Worker(self.rt, traversals), self.threads)
-        self._reaper = Reaper(self.rt, traversals)
-        self._running: list[str] = []
-
-    @property
-    def engine_id(self) -> str:
-        return self.rt.engine_id
-
-    def start(self) -> None:
-        # the service row comes first: a lock taken by an engine without one is taken for a
-        # dead engine's and broken by the others' reapers
-        self._heartbeat.start()
-        self._running.append("heartbeat")
-        self._server.start()
-        self._running.append("server")
-        self._reaper.start()
-        self._running.append("reaper")
-
-    def stop(self) -> None:
-        """Finish the check_resource calls in flight, then leave the service table. The
-        transport outlives the server: a call that finishes casts its successors on it."""
-        if "reaper" in self._running:
-            self._reaper.stop()
-        if "server" in self._running:
-            self._server.stop()  # stop taking messages, then wait for those in flight
-        self._transport.cleanup()
-        if "heartbeat" in self._running:
-            self._heartbeat.stop()
-        self._running.clear()
 
 
 def _setup_logging() -> None:

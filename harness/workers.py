@@ -32,10 +32,10 @@ import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
 from engines.convergence import messaging
+from engines.convergence.worker_service import BINARY
 from engines.core import config
 from engines.core.models import Service, utcnow
 
-BINARY = "dualpath-worker"  # how a worker registers in the service table
 READY = re.compile(r"dualpath worker (\S+) ready:")
 POLL = 0.05  # seconds between two looks at the logs and the service table
 

@@ -1,0 +1,71 @@
+"""A convergence worker process: the parts that let it take check_resource messages off a
+shared bus, heartbeat in the service table so that others can tell when it dies, and break
+the locks of dead engines even when no engine process is up."""
+
+from __future__ import annotations
+
+from oslo_config import cfg
+
+from engines.convergence import messaging
+from engines.convergence.messaging import WorkerClient, WorkerServer
+from engines.convergence.reaper import Reaper
+from engines.convergence.traversal import Traversals
+from engines.convergence.worker import Worker
+from engines.core.liveness import Heartbeat
+from engines.core.runtime import Runtime
+
+BINARY = "dualpath-worker"  # how a worker registers in the service table
+
+
+def check_transport(url: str) -> None:
+    """Refuse a transport other processes cannot reach: on an in-process one (``inproc:``,
+    ``fake:``, the default) this worker would listen on a bus of its own and never see an
+    engine's message."""
+    if messaging.is_in_process(url):
+        raise ValueError(
+            f"transport {url!r} is in-process: a worker process cannot be reached through "
+            "it; pass --transport-url rabbit://... (or set [DEFAULT] transport_url)")
+
+
+class WorkerService:
+    """The parts of a worker process, started and stopped in an order that loses nothing."""
+
+    def __init__(self, conf: cfg.ConfigOpts) -> None:
+        self.rt = Runtime.from_conf(conf)
+        self.conf = conf
+        self.topic: str = messaging.topic(conf, self.rt.engine_id)  # as the engines cast to
+        self.threads: int = conf.convergence_worker_threads
+        self._transport = messaging.get_transport(conf)
+        traversals = Traversals(self.rt, WorkerClient(self._transport, self.topic))
+        self._heartbeat = Heartbeat(self.rt.db, self.rt.engine_id, BINARY,
+                                    conf.heartbeat_interval, topic=self.topic)
+        self._server = WorkerServer(conf, self._transport, self.topic, self.rt.engine_id,
+                                    Worker(self.rt, traversals), self.threads)
+        self._reaper = Reaper(self.rt, traversals)
+        self._running: list[str] = []
+
+    @property
+    def engine_id(self) -> str:
+        return self.rt.engine_id
+
+    def start(self) -> None:
+        # the service row comes first: a lock taken by an engine without one is taken for a
+        # dead engine's and broken by the others' reapers
+        self._heartbeat.start()
+        self._running.append("heartbeat")
+        self._server.start()
+        self._running.append("server")
+        self._reaper.start()
+        self._running.append("reaper")
+
+    def stop(self) -> None:
+        """Finish the check_resource calls in flight, then leave the service table. The
+        transport outlives the server: a call that finishes casts its successors on it."""
+        if "reaper" in self._running:
+            self._reaper.stop()
+        if "server" in self._running:
+            self._server.stop()  # stop taking messages, then wait for those in flight
+        self._transport.cleanup()
+        if "heartbeat" in self._running:
+            self._heartbeat.stop()
+        self._running.clear()
