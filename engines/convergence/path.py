@@ -60,12 +60,7 @@ class Path(EnginePath):
         return self.traversals
 
     def create(self, ctx: RequestContext, name: str, request: StackRequest) -> Stack:
-        stack = stack_store.create(
-            self.rt.db, name=name, project_id=ctx.project_id, template=request.raw,
-            environment=request.environment, parameters=request.parameters,
-            convergence=True, action=CREATE, status=IN_PROGRESS,
-            disable_rollback=request.disable_rollback, timeout=request.timeout,
-            engine_id=self.rt.engine_id)
+        stack = self._store_new_stack(ctx, name, request)
         self._traversals().start(stack.id, CREATE, stack.raw_template_id, request.parameters,
                                  reason="Stack creation started", announce=False)
         return stack

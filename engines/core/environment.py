@@ -7,7 +7,7 @@ from typing import Any
 
 from engines.core import registry
 from engines.core.errors import ValidationError
-from engines.core.yaml_loader import child, kind, load_optional_document
+from engines.core.yaml_loader import child, kind, load_optional_document, reject_unknown_keys
 
 ROOT = "environment"
 SECTIONS = ("parameters", "parameter_defaults", "resource_registry")
@@ -44,12 +44,7 @@ def parse_environment(source: str | bytes | dict | None, *, max_size: int) -> En
     doc = load_optional_document(source, what=ROOT, max_size=max_size)
     if doc is None:
         return Environment()
-    for key in doc:
-        if key not in SECTIONS:
-            raise ValidationError(
-                child(ROOT, key),
-                f"unknown environment section {key!r} (allowed: {', '.join(SECTIONS)})",
-            )
+    reject_unknown_keys(doc, SECTIONS, ROOT, "environment section")
     parameters = _string_keyed(doc.get("parameters"), child(ROOT, "parameters"))
     defaults = _string_keyed(doc.get("parameter_defaults"), child(ROOT, "parameter_defaults"))
     aliases, hooks = _parse_registry(doc.get("resource_registry"))

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engines.core.errors import InvalidReference, ParameterError
-from engines.core.yaml_loader import child, kind
+from engines.core.yaml_loader import child, kind, reject_unknown_keys
 
 ROOT = "parameters"
 STRING, NUMBER, BOOLEAN, JSON, LIST = (
@@ -241,11 +241,7 @@ def parse_schema(name: str, spec: Any, path: str) -> ParameterSchema:
     """One declaration of the template's ``parameters`` section."""
     if not isinstance(spec, dict):
         raise ParameterError(path, f"a parameter must be a mapping, got {kind(spec)}")
-    for key in spec:
-        if key not in _KEYS:
-            raise ParameterError(
-                child(path, key), f"unknown parameter key {key!r} (allowed: {', '.join(_KEYS)})"
-            )
+    reject_unknown_keys(spec, _KEYS, path, "parameter key", ParameterError)
     type_name = spec.get("type")
     if type_name is None:
         raise ParameterError(child(path, "type"), "a parameter needs a type")

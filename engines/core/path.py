@@ -6,9 +6,11 @@ from __future__ import annotations
 import abc
 from typing import Any
 
+from engines.core import stack_store
 from engines.core.context import RequestContext
 from engines.core.models import Stack
 from engines.core.runtime import Runtime
+from engines.core.status import CREATE, IN_PROGRESS
 from engines.core.template import Template
 
 
@@ -63,6 +65,16 @@ class EnginePath(abc.ABC):
 
     def recover(self) -> None:  # noqa: B027 - optional hook
         """Called at engine start: deal with what dead engines left behind."""
+
+    def _store_new_stack(self, ctx: RequestContext, name: str, request: StackRequest,
+                         **extra: Any) -> Stack:
+        """The row of a stack being created, IN_PROGRESS, marked with this path for life."""
+        return stack_store.create(
+            self.rt.db, name=name, project_id=ctx.project_id, template=request.raw,
+            environment=request.environment, parameters=request.parameters,
+            convergence=self.name == "convergence", action=CREATE, status=IN_PROGRESS,
+            disable_rollback=request.disable_rollback, timeout=request.timeout,
+            engine_id=self.rt.engine_id, **extra)
 
 
 def stored_template(rt: Runtime, template_id: int, parameters: dict[str, Any] | None

@@ -22,7 +22,7 @@ from engines.core.functions import Reference, Scope, StaticSource, Unresolved
 from engines.core.parameters import ParameterSchema, check_groups, parse_schemas, resolve_values
 from engines.core.properties import coerce_all
 from engines.core.resource import Resource
-from engines.core.yaml_loader import child, kind, load_document
+from engines.core.yaml_loader import child, kind, load_document, reject_unknown_keys
 
 VERSION_KEY = "heat_template_version"
 # release names Heat takes for the dated versions
@@ -176,11 +176,7 @@ def _parse(template: Any, environment: Any, given: Any, max_size: int, max_resou
     raw = load_document(template, what="template", max_size=max_size)
     env = parse_environment(environment, max_size=max_size)
     version = _check_version(raw)
-    for key in raw:
-        if key not in SECTIONS:
-            raise ValidationError(
-                key, f"unknown top-level key {key!r} (allowed: {', '.join(SECTIONS)})"
-            )
+    reject_unknown_keys(raw, SECTIONS, "", "top-level key")
     description = raw.get("description") or ""
     if not isinstance(description, str):
         raise ValidationError("description", f"must be a string, got {kind(description)}")
@@ -247,12 +243,7 @@ def _parse_resources(section: Any, env: Environment, params: dict[str, Any],
             raise ValidationError(path, "a resource name must not be empty")
         if not isinstance(spec, dict):
             raise ValidationError(path, f"a resource must be a mapping, got {kind(spec)}")
-        for key in spec:
-            if key not in RESOURCE_KEYS:
-                raise ValidationError(
-                    child(path, key),
-                    f"unknown resource key {key!r} (allowed: {', '.join(RESOURCE_KEYS)})",
-                )
+        reject_unknown_keys(spec, RESOURCE_KEYS, path, "resource key")
         type_name = spec.get("type")
         if not isinstance(type_name, str) or not type_name:
             got = "it is missing" if type_name is None else f"got {kind(type_name)}"
@@ -394,12 +385,7 @@ def _parse_outputs(section: Any, scope: Scope) -> dict[str, dict]:
         path = child("outputs", name)
         if not isinstance(spec, dict):
             raise ValidationError(path, f"an output must be a mapping, got {kind(spec)}")
-        for key in spec:
-            if key not in OUTPUT_KEYS:
-                raise ValidationError(
-                    child(path, key),
-                    f"unknown output key {key!r} (allowed: {', '.join(OUTPUT_KEYS)})",
-                )
+        reject_unknown_keys(spec, OUTPUT_KEYS, path, "output key")
         if "value" not in spec:
             raise ValidationError(child(path, "value"), "an output needs a value")
         description = spec.get("description") or ""

@@ -26,6 +26,15 @@ def child(path: str, key: str | int) -> str:
     return f"{path}.{key}" if path else key
 
 
+def reject_unknown_keys(doc: dict, allowed: tuple[str, ...] | frozenset[str], path: str,
+                        what: str, error: type[ValidationError] = ValidationError) -> None:
+    """Refuse the first key of ``doc`` outside ``allowed``: where it is, and what may be."""
+    for key in doc:
+        if key not in allowed:
+            raise error(child(path, key),
+                        f"unknown {what} {key!r} (allowed: {', '.join(allowed)})")
+
+
 class _Loader(yaml.SafeLoader):
     """SafeLoader that keeps dates as written and refuses duplicate keys."""
 

@@ -56,12 +56,7 @@ class Path(EnginePath):
 
     # -- API ------------------------------------------------------------------------------
     def create(self, ctx: RequestContext, name: str, request: StackRequest) -> Stack:
-        stack = stack_store.create(
-            self.rt.db, name=name, project_id=ctx.project_id, template=request.raw,
-            environment=request.environment, parameters=request.parameters,
-            convergence=False, action=CREATE, status=IN_PROGRESS,
-            disable_rollback=request.disable_rollback, timeout=request.timeout,
-            engine_id=self.rt.engine_id, lock_engine=self.rt.engine_id)
+        stack = self._store_new_stack(ctx, name, request, lock_engine=self.rt.engine_id)
         self._launch(stack.id, CREATE, request.timeout)
         return stack
 
@@ -197,9 +192,7 @@ class Path(EnginePath):
         stack = stack_store.get(self.rt.db, op.stack_id)
         backup = BackupStack(self.rt, stack)
         template = stored_template(self.rt, stack.raw_template_id, stack.parameters)
-        with self.rt.db.session() as s:
-            backup_params = s.get(Stack, backup.id).parameters
-        previous = stored_template(self.rt, backup.template_id, backup_params)
+        previous = stored_template(self.rt, backup.template_id, backup.parameters)
         try:
             StackUpdate(LegacyStack(self.rt, stack, template, op), backup, previous).run()
         except Cancelled:
@@ -224,12 +217,10 @@ class Path(EnginePath):
                                use_hooks=False)
             else:
                 backup = BackupStack(self.rt, stack)
-                with self.rt.db.session() as s:
-                    backup_params = s.get(Stack, backup.id).parameters
-                target = stored_template(self.rt, backup.template_id, backup_params)
+                target = stored_template(self.rt, backup.template_id, backup.parameters)
                 stack_store.update_stack(self.rt.db, op.stack_id,
                                          raw_template_id=backup.template_id,
-                                         parameters=backup_params)
+                                         parameters=backup.parameters)
                 StackUpdate(LegacyStack(self.rt, stack, target, op), backup,
                             failed_template).run()
                 backup.discard()

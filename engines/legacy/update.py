@@ -40,13 +40,15 @@ class BackupStack:
                 s.add(backup)
         self.id = backup.id
         self.template_id = backup.raw_template_id
+        self.parameters: dict | None = backup.parameters
 
-    def remember_template(self, template_id: int, parameters: dict) -> None:
+    def remember_template(self, template_id: int, parameters: dict | None) -> None:
         """The template the stack had before this update: what a rollback goes back to."""
         with self.rt.db.session() as s:
             s.execute(sa.update(Stack).where(Stack.id == self.id)
                       .values(raw_template_id=template_id, parameters=parameters))
         self.template_id = template_id
+        self.parameters = parameters
 
     def rows(self) -> list[Resource]:
         return stack_store.resources(self.rt.db, self.id)
