@@ -13,7 +13,6 @@ import os
 import secrets
 import sys
 import tempfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -32,7 +31,6 @@ START_COMMANDS = {
     "postgresql": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start",
     "mysql": "start-stop-daemon --start --oknodo --background --exec /usr/sbin/mariadbd",
 }
-BACKENDS = ("sqlite", "postgresql", "mysql")
 CONNECT_TIMEOUT = 3  # seconds: a server that is down must not stall a test run
 
 
@@ -177,26 +175,3 @@ def drop_database(url: str) -> None:
             connection.execute(sa.text(f"DROP DATABASE IF EXISTS {quoted}"))
     finally:
         engine.dispose()
-
-
-@contextlib.contextmanager
-def temporary_database(
-    backend_or_url: str, prefix: str = "dualpath", directory: str | os.PathLike[str] | None = None
-) -> Iterator[str]:
-    """A fresh database for the ``with`` block, dropped afterwards. ``backend_or_url`` is
-    ``sqlite``, ``postgresql``, ``mysql`` or a server URL. Raises RuntimeError with the
-    probe's reason when the server does not answer."""
-    if backend_or_url == "sqlite":
-        url = "sqlite://"
-    elif backend_or_url in DEFAULT_SERVER_URLS:
-        url = server_url(backend_or_url)
-    else:
-        url = backend_or_url
-    reason = probe(url)
-    if reason:
-        raise RuntimeError(reason)
-    database = create_database(url, prefix=prefix, directory=directory)
-    try:
-        yield database
-    finally:
-        drop_database(database)

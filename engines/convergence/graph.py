@@ -22,7 +22,6 @@ from typing import Any
 LOG = logging.getLogger(__name__)
 
 Node = tuple[str, bool]  # (resource name | "name#row_id", is_update)
-STACK = ("", True)  # the stack's own node: it completes the traversal
 # every update node is done: no resource name contains it as a clean-up entity would ("#")
 BARRIER = ("#updates-done", False)
 

@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import Any
 
 import sqlalchemy as sa
-from oslo_db import api as oslo_db_api
 from oslo_db.sqlalchemy import engines as oslo_engines
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 _ENGINES: dict[str, sa.Engine] = {}
 _LOCK = threading.Lock()
-T = TypeVar("T")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -70,13 +68,6 @@ class Database:
         """A transaction: committed on success, rolled back on error."""
         with self._sessions() as session, session.begin():
             yield session
-
-    def retrying(self, fn: Callable[..., T]) -> Callable[..., T]:
-        """Wrap ``fn`` so a deadlock (MySQL/PostgreSQL) or a busy SQLite is retried."""
-        return oslo_db_api.wrap_db_retry(
-            max_retries=10, retry_on_deadlock=True, retry_interval=0.05,
-            max_retry_interval=0.5, inc_retry_interval=True,
-        )(fn)
 
     @property
     def dialect(self) -> str:

@@ -18,10 +18,6 @@ def _plugins() -> dict[str, type[Resource]]:
     return {ext.name: ext.plugin for ext in manager}
 
 
-def plugin_types() -> list[str]:
-    return sorted(_plugins())
-
-
 def resolve_type(
     type_name: str, aliases: dict[str, str] | None = None, path: str = ""
 ) -> tuple[str, type[Resource]]:

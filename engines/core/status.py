@@ -8,9 +8,5 @@ STACK_TYPE = "OS::Heat::Stack"
 HOOK_TYPES = ("pre-create", "pre-update", "pre-delete")
 
 
-def state(action: str, status: str) -> str:
-    return f"{action}_{status}"
-
-
 def is_terminal(status: str) -> bool:
     return status in (COMPLETE, FAILED)

@@ -98,9 +98,6 @@ class LegacyStack:
 
         self.scheduler.run(reverse(needs), delete_one)
 
-    def delete_all(self, use_hooks: bool = True, extra: Iterable[Resource] = ()) -> None:
-        self.delete_rows(list(self.rows.values()) + list(extra), self.template, use_hooks)
-
     def update_one_in_place(self, name: str) -> str:
         row = self.rows[name]
         defn = self.template.resources[name]
