@@ -17,12 +17,13 @@ from engines.core.context import RequestContext
 from engines.core.errors import InvalidOperation, PathNotAvailable, WaitTimeout
 from engines.core.liveness import Heartbeat
 from engines.core.models import Stack
-from engines.core.path import EnginePath, StackRequest
+from engines.core.path import CONVERGENCE, LEGACY, PATH_NAMES, EnginePath, StackRequest
 from engines.core.runtime import Runtime
 from engines.core.status import IN_PROGRESS, is_terminal
 from engines.core.template import parse
 
-LEGACY, CONVERGENCE = "legacy", "convergence"
+__all__ = ["CONVERGENCE", "LEGACY", "PATH_NAMES", "EngineService"]
+
 # each path is a plug-in of its own; a build without one refuses its stacks loudly
 PATH_MODULES = {LEGACY: "engines.legacy.path", CONVERGENCE: "engines.convergence.path"}
 

@@ -13,13 +13,13 @@ from engines.core import stack_store
 from engines.core.context import RequestContext
 from engines.core.errors import ActionInProgress, InvalidOperation
 from engines.core.models import Resource, Stack
-from engines.core.path import EnginePath, StackRequest
+from engines.core.path import CONVERGENCE, EnginePath, StackRequest
 from engines.core.runtime import Runtime
 from engines.core.status import CREATE, DELETE, FAILED, IN_PROGRESS, ROLLBACK, UPDATE
 
 
 class Path(EnginePath):
-    name = "convergence"
+    name = CONVERGENCE
 
     def __init__(self, rt: Runtime) -> None:
         super().__init__(rt)

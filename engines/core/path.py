@@ -13,6 +13,10 @@ from engines.core.runtime import Runtime
 from engines.core.status import CREATE, IN_PROGRESS
 from engines.core.template import Template
 
+# the two paths a stack can be on, by the names users, configs and run files use
+LEGACY, CONVERGENCE = "legacy", "convergence"
+PATH_NAMES = (LEGACY, CONVERGENCE)
+
 
 class StackRequest:
     """A validated create/update request: the parsed template plus what to store."""
@@ -72,7 +76,7 @@ class EnginePath(abc.ABC):
         return stack_store.create(
             self.rt.db, name=name, project_id=ctx.project_id, template=request.raw,
             environment=request.environment, parameters=request.parameters,
-            convergence=self.name == "convergence", action=CREATE, status=IN_PROGRESS,
+            convergence=self.name == CONVERGENCE, action=CREATE, status=IN_PROGRESS,
             disable_rollback=request.disable_rollback, timeout=request.timeout,
             engine_id=self.rt.engine_id, **extra)
 

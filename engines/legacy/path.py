@@ -10,7 +10,7 @@ from engines.core.context import RequestContext
 from engines.core.errors import ActionInProgress, Cancelled, InvalidOperation, ResourceFailure
 from engines.core.liveness import alive_engines
 from engines.core.models import Stack, utcnow
-from engines.core.path import EnginePath, StackRequest, stored_template
+from engines.core.path import LEGACY, EnginePath, StackRequest, stored_template
 from engines.core.runtime import Runtime
 from engines.core.status import COMPLETE, FAILED, IN_PROGRESS
 from engines.legacy import stack_lock
@@ -20,7 +20,7 @@ from engines.legacy.update import BackupStack, StackUpdate
 
 
 class Path(EnginePath):
-    name = "legacy"
+    name = LEGACY
 
     def __init__(self, rt: Runtime) -> None:
         super().__init__(rt)
