@@ -80,12 +80,19 @@ def dispose(url: str | None = None) -> None:
 
 
 def is_serialization_failure(exc: BaseException) -> bool:
-    """PostgreSQL's "could not serialize access" (SQLSTATE 40001, under REPEATABLE READ or
-    SERIALIZABLE): oslo.db maps deadlocks to DBDeadlock but lets this one through as the
-    driver's OperationalError. Like a deadlock, the transaction is sound to run again."""
+    """A transaction the server refused because a concurrent one changed what it read:
+    PostgreSQL's "could not serialize access" (SQLSTATE 40001, under REPEATABLE READ or
+    SERIALIZABLE), MariaDB's "Record has changed since last read" (1020, with
+    innodb_snapshot_isolation, on by default from 11.6). oslo.db maps deadlocks to
+    DBDeadlock but lets these through as the driver's error. Like a deadlock, the
+    transaction is sound to run again from the start."""
     orig = getattr(exc, "orig", None) or getattr(getattr(exc, "inner_exception", None),
                                                  "orig", None)
-    return getattr(orig, "pgcode", None) == "40001"
+    if orig is None:
+        return False
+    if getattr(orig, "pgcode", None) == "40001":
+        return True
+    return bool(orig.args) and orig.args[0] == 1020  # MySQL drivers: args = (errno, text)
 
 
 def _retryable(exc: BaseException) -> bool:
