@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import importlib
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 from oslo_config import cfg
 
-from engines.core import hooks, snapshot, stack_store
+from engines.core import config, hooks, snapshot, stack_store, waiting
 from engines.core.context import RequestContext
-from engines.core.errors import InvalidOperation, PathNotAvailable, WaitTimeout
+from engines.core.errors import InvalidOperation, PathNotAvailable
 from engines.core.liveness import Heartbeat
 from engines.core.models import Stack
 from engines.core.path import CONVERGENCE, LEGACY, PATH_NAMES, EnginePath, StackRequest
@@ -58,6 +57,7 @@ class EngineService:
         with self._lock:
             if self._started:
                 return
+            config.setup_logging(self.conf, embedded=True)
             self._heartbeat.start()
             for path in self._paths.values():
                 if path is not None:
@@ -172,15 +172,8 @@ class EngineService:
     # -- waiting --------------------------------------------------------------------------
     def wait_until(self, predicate: Callable[[], Any], timeout: float, what: str) -> Any:
         """Poll ``predicate`` until it returns something truthy; WaitTimeout otherwise."""
-        deadline = time.monotonic() + timeout
-        pause = threading.Event()
-        while True:
-            result = predicate()
-            if result:
-                return result
-            if time.monotonic() >= deadline:
-                raise WaitTimeout(f"timed out after {timeout}s waiting for {what}")
-            pause.wait(self.rt.poll_interval)
+        return waiting.wait_until(predicate, timeout=timeout, interval=self.rt.poll_interval,
+                                  what=what)
 
     def wait_stack(self, ctx: RequestContext, stack_id: str, timeout: float = 60.0
                    ) -> dict[str, Any]:

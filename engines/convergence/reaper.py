@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 
 import sqlalchemy as sa
+from oslo_log import log as logging
 
 from engines.convergence import resource_lock
 from engines.convergence.traversal import Traversals
@@ -16,6 +17,8 @@ from engines.core.liveness import alive_engines
 from engines.core.models import Resource, utcnow
 from engines.core.runtime import Runtime
 from engines.core.status import FAILED, IN_PROGRESS
+
+LOG = logging.getLogger(__name__)
 
 
 def reap(rt: Runtime, traversals: Traversals) -> int:
@@ -31,11 +34,20 @@ def reap(rt: Runtime, traversals: Traversals) -> int:
             continue
         dead = row.engine_id
         reason = f"Engine {dead} went down during {row.action} of {row.name}"
+        LOG.warning("stack %s: engine %s holds the lock of resource %s (id %s) but has no "
+                    "fresh heartbeat: taken for dead", row.stack_id, dead, row.name, row.id)
         if not _break(rt, row, reason):
+            LOG.info("stack %s: the lock of resource %s (id %s) was freed by another engine "
+                     "first", row.stack_id, row.name, row.id)
             continue
         broken += 1
+        LOG.warning("stack %s: broke the lock of resource %s (id %s) held by dead engine %s; "
+                    "the resource is %s_%s", row.stack_id, row.name, row.id, dead, row.action,
+                    FAILED if row.status == IN_PROGRESS else row.status)
         stack = stack_store.get(rt.db, row.stack_id)
         if stack.convergence and stack.status == IN_PROGRESS and stack.current_traversal:
+            LOG.warning("stack %s: failing traversal %s: %s", stack.id,
+                        stack.current_traversal, reason)
             traversals.fail(stack.id, stack.current_traversal, reason)
     return broken
 
@@ -76,6 +88,8 @@ class Reaper:
             try:
                 reap(self.rt, self.traversals)
             except Exception:  # noqa: BLE001 - try again at the next beat
+                LOG.exception("engine %s: looking for dead engines failed; trying again in "
+                              "%ss", self.rt.engine_id, self.rt.conf.heartbeat_interval)
                 continue
 
     def stop(self) -> None:

@@ -4,24 +4,46 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
+from oslo_log import log as logging
 
-from engines.core.db import Database
+from engines.core.db import Database, retry_on_race
 from engines.core.models import Resource
 
+LOG = logging.getLogger(__name__)
 
+
+@retry_on_race()
 def try_acquire(db: Database, resource_id: int, engine_id: str) -> bool:
+    # a lost compare-and-swap is an answer here, not a race to retry: someone has the lock
     with db.session() as s:
         row = s.get(Resource, resource_id)
-        if row is None or row.engine_id is not None:
+        if row is None:
+            LOG.debug("lock of resource %s refused to engine %s: no such resource",
+                      resource_id, engine_id)
+            return False
+        if row.engine_id is not None:
+            _refused(row, engine_id, row.engine_id)
             return False
         key = row.atomic_key
         match = Resource.atomic_key.is_(None) if key is None else Resource.atomic_key == key
-        return bool(s.execute(
+        taken = bool(s.execute(
             sa.update(Resource).where(Resource.id == resource_id, Resource.engine_id.is_(None),
                                       match)
             .values(engine_id=engine_id, atomic_key=(key or 0) + 1)).rowcount)
+    if taken:
+        LOG.debug("stack %s: engine %s took the lock of resource %s (id %s)", row.stack_id,
+                  engine_id, row.name, row.id)
+    else:
+        _refused(row, engine_id, "an engine that took it at the same moment")
+    return taken
 
 
+def _refused(row: Resource, engine_id: str, holder: str) -> None:
+    LOG.info("stack %s: lock of resource %s (id %s) refused to engine %s: held by %s",
+             row.stack_id, row.name, row.id, engine_id, holder)
+
+
+@retry_on_race()  # a release lost to a deadlock would leave the resource locked for good
 def release(db: Database, resource_id: int, engine_id: str) -> bool:
     with db.session() as s:
         return release_in(s, resource_id, engine_id)
@@ -29,10 +51,13 @@ def release(db: Database, resource_id: int, engine_id: str) -> bool:
 
 def release_in(session: sa.orm.Session, resource_id: int, engine_id: str) -> bool:
     """Release within the caller's transaction, with whatever else must change with it."""
-    return bool(session.execute(
+    released = bool(session.execute(
         sa.update(Resource).where(Resource.id == resource_id, Resource.engine_id == engine_id)
         .values(engine_id=None,
                 atomic_key=sa.func.coalesce(Resource.atomic_key, 0) + 1)).rowcount)
+    if released:
+        LOG.debug("engine %s released the lock of resource id %s", engine_id, resource_id)
+    return released
 
 
 def holder(db: Database, resource_id: int) -> str | None:
@@ -42,7 +67,13 @@ def holder(db: Database, resource_id: int) -> str | None:
 
 def break_lock(db: Database, resource_id: int, dead_engine: str) -> bool:
     """Take the lock away from an engine that is gone."""
-    return release(db, resource_id, dead_engine)
+    with db.session() as s:
+        row = s.get(Resource, resource_id)
+        broken = release_in(s, resource_id, dead_engine)
+    if broken and row is not None:
+        LOG.warning("stack %s: broke the lock of resource %s (id %s) held by dead engine %s",
+                    row.stack_id, row.name, row.id, dead_engine)
+    return broken
 
 
 def held_by_others(db: Database, alive: set[str]) -> list[Resource]:

@@ -8,9 +8,13 @@ from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
+from oslo_log import log as logging
 
+from engines.core import db as db_api
 from engines.core.db import Database
 from engines.core.models import SyncPoint, utcnow
+
+LOG = logging.getLogger(__name__)
 
 
 def create_all(session: sa.orm.Session, stack_id: str, traversal_id: str,
@@ -24,8 +28,17 @@ def create_all(session: sa.orm.Session, stack_id: str, traversal_id: str,
 
 def sync(db: Database, traversal_id: str, entity_id: str, is_update: bool, sender: str,
          value: Any, required: set[str]) -> dict[str, Any] | None:
-    """Record ``sender``'s input; return every input if this write completed the set."""
-    while True:
+    """Record ``sender``'s input; return every input if this write completed the set.
+
+    A lost compare-and-swap means another input got in first: read again and retry, after
+    a jittered pause. Every loss is another sender's win, so the retries are bounded by the
+    number of inputs (plus the deadlock allowance): beyond that it is a fault, and raised."""
+    number = 0
+
+    @db_api.retry_on_race(max_retries=len(required) + db_api.MAX_RETRIES)
+    def attempt() -> dict[str, Any] | None:
+        nonlocal number
+        number += 1
         with db.session() as s:
             row = s.get(SyncPoint, (entity_id, traversal_id, is_update))
             if row is None:
@@ -41,8 +54,24 @@ def sync(db: Database, traversal_id: str, entity_id: str, is_update: bool, sende
                        SyncPoint.atomic_key == row.atomic_key)
                 .values(input_data=inputs, atomic_key=row.atomic_key + 1,
                         updated_at=utcnow())).rowcount
-        if swapped:
-            return inputs if (not was_complete and required <= inputs.keys()) else None
+            stack_id = row.stack_id
+        if not swapped:
+            LOG.debug("stack %s traversal %s: sync point %s/%s, input from %s lost the "
+                      "compare-and-swap at atomic key %s (attempt %d); retrying",
+                      stack_id, traversal_id, entity_id, _kind(is_update), sender,
+                      row.atomic_key, number)
+            raise db_api.LostRace(f"sync point {entity_id} of traversal {traversal_id}")
+        if number > 1:
+            LOG.debug("stack %s traversal %s: sync point %s/%s took the input from %s at "
+                      "attempt %d", stack_id, traversal_id, entity_id, _kind(is_update),
+                      sender, number)
+        return inputs if (not was_complete and required <= inputs.keys()) else None
+
+    return attempt()
+
+
+def _kind(is_update: bool) -> str:
+    return "update" if is_update else "cleanup"
 
 
 def inputs_if_complete(db: Database, traversal_id: str, entity_id: str, is_update: bool,
@@ -55,6 +84,7 @@ def inputs_if_complete(db: Database, traversal_id: str, entity_id: str, is_updat
     return dict(inputs) if required <= inputs.keys() else None
 
 
+@db_api.retry_on_race()  # a delete of whole traversals may deadlock with their writers
 def purge(db: Database, stack_id: str, *, keep_traversal: str | None = None,
           traversal: str | None = None) -> None:
     """Drop the sync points of superseded traversals (all but ``keep_traversal``) or of one
@@ -69,12 +99,3 @@ def purge(db: Database, stack_id: str, *, keep_traversal: str | None = None,
         else:
             query = query.where(SyncPoint.traversal_id == traversal)
         s.execute(query)
-
-
-def count(db: Database, stack_id: str, traversal_id: str | None = None) -> int:
-    with db.session() as s:
-        query = sa.select(sa.func.count()).select_from(SyncPoint).where(
-            SyncPoint.stack_id == stack_id)
-        if traversal_id is not None:
-            query = query.where(SyncPoint.traversal_id == traversal_id)
-        return int(s.scalar(query) or 0)

@@ -11,6 +11,7 @@ from engines.convergence.messaging import WorkerClient, WorkerServer
 from engines.convergence.reaper import Reaper
 from engines.convergence.traversal import Traversals
 from engines.convergence.worker import Worker
+from engines.core import config
 from engines.core.liveness import Heartbeat
 from engines.core.runtime import Runtime
 
@@ -49,6 +50,7 @@ class WorkerService:
         return self.rt.engine_id
 
     def start(self) -> None:
+        config.setup_logging(self.conf)  # a worker is a process of its own
         # the service row comes first: a lock taken by an engine without one is taken for a
         # dead engine's and broken by the others' reapers
         self._heartbeat.start()

@@ -8,11 +8,14 @@ a path.
 from __future__ import annotations
 
 import copy
+import logging
 import os
+import threading
 import warnings
 
 from oslo_config import cfg
 from oslo_db import options as db_options
+from oslo_log import log as oslo_log
 
 DEFAULT_STATE_PATH = os.environ.get("DUALPATH_STATE", os.path.join(os.getcwd(), "state"))
 
@@ -112,6 +115,43 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(convergence_opts)
     db_options.set_defaults(conf, connection=DEFAULT_CONNECTION)
     register_messaging_opts(conf)
+    register_logging_opts(conf)
+
+
+def register_logging_opts(conf: cfg.ConfigOpts) -> None:
+    """oslo.log's options (``debug``, ``log_file``, ``log_dir``, ``use_stderr``, ...) and
+    its command-line flags. They must be on ``conf`` before it parses its arguments."""
+    oslo_log.register_options(conf)
+
+
+# where an operator asks for the engine's log; without one an embedded engine leaves the
+# host process's logging as the host set it up
+_LOG_DESTINATIONS = ("log_file", "log_dir", "log_config_append", "use_stderr", "use_syslog",
+                     "use_journal")
+_logging_lock = threading.Lock()
+_logging_set_up = False
+
+
+def setup_logging(conf: cfg.ConfigOpts, *, embedded: bool = False) -> bool:
+    """Hand this process's logging to oslo.log (``log.setup(conf, "dualpath")``), once per
+    process; True if this call did it.
+
+    ``log.setup`` replaces every handler of the root logger. A process of the engine's own
+    (a ``dualpath worker``) always calls it. An engine ``embedded`` in a host -- a command,
+    the harness, a test session, which may start many engines -- calls it only when its
+    configuration names a log destination; otherwise its records go wherever the host's
+    logging sends them, as a library's do.
+    """
+    global _logging_set_up
+    with _logging_lock:
+        if _logging_set_up:
+            return False
+        if embedded and not any(getattr(conf, name) for name in _LOG_DESTINATIONS):
+            return False
+        oslo_log.setup(conf, "dualpath")
+        _logging_set_up = True
+    logging.getLogger(__name__).debug("logging set up by oslo.log")
+    return True
 
 
 def register_messaging_opts(conf: cfg.ConfigOpts) -> None:
@@ -165,8 +205,8 @@ def _database_opts_for_sample() -> list[cfg.Opt]:
 
 
 def list_opts() -> list[tuple[str, list[cfg.Opt]]]:
-    """Entry point for oslo-config-generator (the sample's only namespace besides
-    oslo.messaging's, so that [database] is documented with our default)."""
+    """Entry point for oslo-config-generator (our namespace, beside oslo.log's; [database]
+    is here rather than oslo.db's namespace, so that it is documented with our default)."""
     return [("DEFAULT", [*engine_opts, *convergence_opts, transport_url_doc]),
             ("database", _database_opts_for_sample())]
 

@@ -4,18 +4,19 @@ signal reaches a worker in any process."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import sqlalchemy as sa
+from oslo_log import log as logging
 
-from engines.core import events
+from engines.core import events, waiting
 from engines.core.db import Database
 from engines.core.errors import Cancelled, InvalidOperation, NotFound
 from engines.core.models import Resource, ResourceData
 from engines.core.status import HOOK_TYPES, IN_PROGRESS
 
 PENDING = "pending"
+LOG = logging.getLogger(__name__)
 
 
 def _key(hook: str) -> str:
@@ -31,6 +32,8 @@ def set_pending(db: Database, row: Resource, hook: str, action: str, engine_id: 
                     f"paused until Hook {hook} is cleared",
                     physical_id=row.physical_resource_id, resource_type=row.type,
                     engine_id=engine_id)
+    LOG.info("stack %s: resource %s (id %s) reached hook %s during %s; paused until it is "
+             "signalled", row.stack_id, row.name, row.id, hook, action)
 
 
 def is_pending(db: Database, resource_id: int, hook: str) -> bool:
@@ -43,12 +46,17 @@ def wait_cleared(db: Database, row: Resource, hook: str, cancelled: Callable[[],
                  poll_interval: float) -> None:
     """Block until the hook is signalled; raise Cancelled if the operation is stopped (the
     pending mark is removed then, so a stale breakpoint blocks nobody)."""
-    pause = threading.Event()
-    while is_pending(db, row.id, hook):
+    def released() -> bool:
+        if not is_pending(db, row.id, hook):
+            return True
         if cancelled():
             clear_mark(db, row.id, hook)
+            LOG.info("stack %s: hook %s of resource %s (id %s) cancelled: its operation "
+                     "was stopped", row.stack_id, hook, row.name, row.id)
             raise Cancelled(row.name)
-        pause.wait(poll_interval)
+        return False
+    waiting.wait_until(released, timeout=None, interval=poll_interval,
+                       what=f"hook {hook} of {row.name} to be signalled")
 
 
 def clear_mark(db: Database, resource_id: int, hook: str) -> None:
@@ -92,3 +100,5 @@ def signal(db: Database, stack_id: str, resource_name: str, hook: str, engine_id
         events.emit(s, stack_id, resource_name, row.action, row.status,
                     f"Hook {hook} is cleared", physical_id=row.physical_resource_id,
                     resource_type=row.type, engine_id=engine_id)
+    LOG.info("stack %s: hook %s of resource %s released by a signal", stack_id, hook,
+             resource_name)

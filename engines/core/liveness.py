@@ -10,9 +10,12 @@ import threading
 import uuid
 
 import sqlalchemy as sa
+from oslo_log import log as logging
 
 from engines.core.db import Database
 from engines.core.models import Service, utcnow
+
+LOG = logging.getLogger(__name__)
 
 
 class Heartbeat:
@@ -38,12 +41,16 @@ class Heartbeat:
         self._thread = threading.Thread(target=self._run, name=f"heartbeat-{self.binary}",
                                         daemon=True)
         self._thread.start()
+        LOG.info("engine %s (%s, pid %d) heartbeats every %ss as service %s",
+                 self.engine_id, self.binary, os.getpid(), self.interval, self._id)
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
             try:
                 self.beat()
-            except Exception:  # noqa: BLE001 - a missed beat must not kill the engine
+            except Exception as exc:  # noqa: BLE001 - a missed beat must not kill the engine
+                # others take this engine for dead after service_stale_after without one
+                LOG.warning("engine %s missed a heartbeat: %s", self.engine_id, exc)
                 continue
 
     def beat(self) -> None:
@@ -58,6 +65,8 @@ class Heartbeat:
         with self.db.session() as s:
             s.execute(sa.update(Service).where(Service.id == self._id)
                       .values(deleted_at=utcnow()))
+        LOG.info("engine %s (%s) stopped heartbeating: service %s marked deleted",
+                 self.engine_id, self.binary, self._id)
 
 
 def alive_engines(db: Database, stale_after: float) -> set[str]:
