@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 
-MODES = ("legacy", "convergence")
+from engines.service import PATH_NAMES as MODES
+
 ENV_VAR = "DUALPATH_ENGINE_MODE"
 
 
@@ -67,14 +68,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def dualpath_database_factory(pytestconfig: pytest.Config) -> Iterator[Any]:
     """A migrated template database, made once per (xdist) worker; each test gets a clone
     (file copy, PostgreSQL TEMPLATE, or MariaDB table copies), never the alembic replay."""
-    from harness import provision
-    from harness.databases import DatabaseFactory
+    from harness.infra import provisioning
+    from harness.infra.databases import DatabaseFactory
 
     backend = pytestconfig.getoption("--engine-database")
     server = None
     if backend != "sqlite":
-        server = provision.server_url(backend)
-        reason = provision.probe(server)
+        server = provisioning.server_url(backend)
+        reason = provisioning.probe(server)
         if reason:
             if os.environ.get("DUALPATH_REQUIRE_SERVERS"):
                 pytest.fail(reason)
@@ -88,8 +89,8 @@ def dualpath_database_factory(pytestconfig: pytest.Config) -> Iterator[Any]:
 def dualpath_database(dualpath_database_factory: Any) -> Iterator[str]:
     url = dualpath_database_factory.new(f"t{uuid.uuid4().hex[:12]}")
     yield url
-    from engines.core import db
-    db.dispose(url)
+    from engines.service import dispose_connections
+    dispose_connections(url)
     dualpath_database_factory.drop(url)
 
 
@@ -98,7 +99,7 @@ def dualpath_conf_factory(dualpath_database: str, engine_mode: str
                           ) -> Callable[..., Any]:
     """Build a ConfigOpts for a test engine: the test's database, the session's default path,
     short poll and heartbeat intervals; keyword overrides win."""
-    from engines.core import config
+    from engines.service import new_conf
 
     def make(**overrides: Any) -> Any:
         settings: dict[str, Any] = {
@@ -109,22 +110,21 @@ def dualpath_conf_factory(dualpath_database: str, engine_mode: str
             "service_stale_after": 2.0,
         }
         settings.update(overrides)
-        return config.new_conf(**settings)
+        return new_conf(**settings)
     return make
 
 
 @pytest.fixture
 def dualpath_service(dualpath_conf_factory: Callable[..., Any]) -> Iterator[Any]:
     """A started EngineService on the test's database; stopped after the test."""
-    from engines.service import EngineService
+    from engines.service import EngineService, dispose_connections
 
     service = EngineService(dualpath_conf_factory())
     try:
         yield service
     finally:
         service.stop()
-        from engines.core import db
-        db.dispose(service.rt.db.url)
+        dispose_connections(service.database_url)
 
 
 # -- scenarios as test items ----------------------------------------------------------------
@@ -180,7 +180,7 @@ class ScenarioItem(pytest.Item):
         self.engine = engine
 
     def runtest(self) -> None:
-        from harness.execute import Execution, Settings
+        from harness.experiment.execute import Execution, Settings
 
         database = _scenario_database(self.config)
         try:

@@ -12,7 +12,8 @@ from typing import Any
 
 import jinja2
 
-from reports.runfile import ENGINES, VERDICTS, stale_entries
+from reports.runfile import ENGINES, stale_entries
+from reports.verdicts import VERDICTS
 
 _CLASS_RANK = {"unexpected": 3, "expected": 2, "noise": 1}
 
