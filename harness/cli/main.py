@@ -10,6 +10,7 @@ mean the same, as people type them either way.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections.abc import Sequence
 
@@ -19,9 +20,10 @@ from harness.cli import db, demo, run, stack
 from reports import cli as reports_cli
 from reports.verdicts import EXIT_AGAINST, EXIT_BAD_INPUT, EXIT_OK
 
-__all__ = ["EXIT_AGAINST", "EXIT_BAD_INPUT", "EXIT_OK", "build_parser", "main"]
+__all__ = ["EXIT_AGAINST", "EXIT_BAD_INPUT", "EXIT_OK", "build_parser", "main", "parse"]
 
-_LATE = "late_"  # dest prefix of an appending option given below the level declaring it
+# dest of an appending option given N levels below the one declaring it: lateN_<dest>
+_LATE = re.compile(r"late(\d+)_(.+)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,10 +51,11 @@ def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser
 
 
 def _inherit_options(parser: argparse.ArgumentParser,
-                     inherited: Sequence[argparse.Action] = ()) -> None:
+                     inherited: Sequence[argparse.Action] = (), depth: int = 0) -> None:
     """Give every subcommand the options of the levels above it. The copy has no default
     (argparse.SUPPRESS), so that an option not repeated below keeps the value given above;
-    an appending option collects below into a dest of its own, merged by ``_merge_late``."""
+    an appending option collects at each level into a dest of its own (a subcommand's
+    values replace its parent's in argparse), merged by ``parse``."""
     own = [a for a in parser._actions if a.option_strings and a.dest != "help"]
     taken = {s for a in own for s in a.option_strings}
     for action in inherited:
@@ -60,27 +63,28 @@ def _inherit_options(parser: argparse.ArgumentParser,
             appends = isinstance(action, argparse._AppendAction)
             parser.add_argument(
                 *action.option_strings, action=type(action), dest=(
-                    _LATE + action.dest if appends else action.dest),
+                    f"late{depth}_{action.dest}" if appends else action.dest),
                 default=argparse.SUPPRESS, help=argparse.SUPPRESS,
                 **({"type": action.type, "metavar": action.metavar}
                    if action.nargs != 0 else {}),
                 **({"choices": action.choices} if action.choices else {}))
     for child in _subparsers(parser):
-        _inherit_options(child, [*inherited, *own])
+        _inherit_options(child, [*inherited, *own], depth + 1)
 
 
-def _merge_late(args: argparse.Namespace) -> argparse.Namespace:
-    for key, value in list(vars(args).items()):
-        if key.startswith(_LATE):
-            name = key[len(_LATE):]
-            setattr(args, name, [*getattr(args, name, []), *value])
-            delattr(args, key)
+def parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse ``argv``; appending options given at several levels add up, top level first."""
+    args = parser.parse_args(argv)
+    late = sorted((int(m[1]), m[2], key) for key in vars(args) if (m := _LATE.fullmatch(key)))
+    for _depth, name, key in late:
+        setattr(args, name, [*getattr(args, name, []), *getattr(args, key)])
+        delattr(args, key)
     return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = _merge_late(parser.parse_args(argv))
+    args = parse(parser, argv)
     try:
         return int(args.handler(args) or EXIT_OK)
     except ValidationError as exc:
