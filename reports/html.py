@@ -31,7 +31,7 @@ def slug(scenario_id: str) -> str:
 
 
 def child_path(path: str, key: str) -> str:
-    """The difference path of ``key`` under ``path``: the convention of harness.diff, which
+    """The difference path of ``key`` under ``path``: the convention of harness.experiment.diff, which
     wrote the paths in the run file; the rows are matched on these strings."""
     plain = key.replace("_", "").replace("-", "")
     return f"{path}.{key}" if plain.isalnum() else f"{path}[{key!r}]"
