@@ -11,8 +11,6 @@ is shared between parallel workers.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -182,13 +180,12 @@ class ScenarioItem(pytest.Item):
     def runtest(self) -> None:
         from harness.experiment.execute import Execution, Settings
 
-        database = _scenario_database(self.config)
+        factory = _scenario_databases(self.config)
+        url = factory.new(f"s{uuid.uuid4().hex}")
         try:
-            result = Execution(self.scenario, self.engine, f"sqlite:///{database}",
-                               Settings()).run()
+            result = Execution(self.scenario, self.engine, url, Settings()).run()
         finally:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{database}{suffix}").unlink(missing_ok=True)
+            factory.drop(url)
         if result.status == "error":
             raise ScenarioFailed(f"the run broke:\n{result.error}")
         if result.failures:
@@ -207,17 +204,16 @@ class ScenarioItem(pytest.Item):
         return self.path, 0, f"scenario {self.scenario.id} [{self.engine}]"
 
 
-def _scenario_database(config: pytest.Config) -> Path:
-    """A copy of a migrated template made once per (xdist) worker process."""
-    from migrations import api
+def _scenario_databases(config: pytest.Config) -> Any:
+    """SQLite copies of a migrated template, made once per (xdist) worker process."""
+    from harness.infra.databases import DatabaseFactory
 
-    template = getattr(config, "_dualpath_template", None)
-    if template is None:
-        directory = Path(tempfile.mkdtemp(prefix="dualpath-scenarios-"))
-        template = directory / "template.sqlite"
-        api.upgrade(f"sqlite:///{template}")
-        config._dualpath_template = template  # type: ignore[attr-defined]
-        config.add_cleanup(lambda: shutil.rmtree(directory, ignore_errors=True))
-    copy = template.parent / f"{uuid.uuid4().hex}.sqlite"
-    shutil.copyfile(template, copy)
-    return copy
+    factory = config.stash.get(_SCENARIO_DATABASES, None)
+    if factory is None:
+        factory = DatabaseFactory.prepare(None)
+        config.stash[_SCENARIO_DATABASES] = factory
+        config.add_cleanup(factory.close)
+    return factory
+
+
+_SCENARIO_DATABASES = pytest.StashKey[Any]()
