@@ -64,7 +64,7 @@ def _inherit_options(parser: argparse.ArgumentParser,
             parser.add_argument(
                 *action.option_strings, action=type(action), dest=(
                     f"late{depth}_{action.dest}" if appends else action.dest),
-                default=argparse.SUPPRESS, help=argparse.SUPPRESS,
+                default=argparse.SUPPRESS, help=action.help,
                 **({"type": action.type, "metavar": action.metavar}
                    if action.nargs != 0 else {}),
                 **({"choices": action.choices} if action.choices else {}))
