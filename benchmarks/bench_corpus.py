@@ -10,7 +10,7 @@ import argparse
 import json
 import time
 
-from harness import runner
+from harness.experiment import runner
 from scenarios.loader import corpus_root
 
 GOAL_S = 180.0

@@ -11,7 +11,8 @@ from typing import Any
 
 from oslo_config import cfg
 
-from engines.core import config, hooks, snapshot, stack_store, waiting
+from engines.core import config, db, hooks, snapshot, stack_store, waiting
+from engines.core.config import database_url, new_conf
 from engines.core.context import RequestContext
 from engines.core.errors import InvalidOperation, PathNotAvailable
 from engines.core.liveness import Heartbeat
@@ -20,8 +21,12 @@ from engines.core.path import CONVERGENCE, LEGACY, PATH_NAMES, EnginePath, Stack
 from engines.core.runtime import Runtime
 from engines.core.status import IN_PROGRESS, is_terminal
 from engines.core.template import parse
+from engines.core.urls import safe_url
+from engines.observe import CloudView
 
-__all__ = ["CONVERGENCE", "LEGACY", "PATH_NAMES", "EngineService"]
+__all__ = ["CONVERGENCE", "LEGACY", "PATH_NAMES", "CloudView", "EngineService",
+           "database_url", "dispose_connections", "ensure_schema", "new_conf", "safe_url",
+           "schema_drift"]
 
 # each path is a plug-in of its own; a build without one refuses its stacks loudly
 PATH_MODULES = {LEGACY: "engines.legacy.path", CONVERGENCE: "engines.convergence.path"}
@@ -84,6 +89,24 @@ class EngineService:
     @property
     def engine_id(self) -> str:
         return self.rt.engine_id
+
+    @property
+    def database_url(self) -> str:
+        return self.rt.db.url
+
+    @property
+    def cloud(self) -> CloudView:
+        """A read-only view of the simulated cloud this engine acts on."""
+        return CloudView(self.rt.reality)
+
+    def inject_fault(self, logical_name: str, action: str, *, times: int = 1,
+                     latency: float = 0.0, stack_id: str | None = None,
+                     message: str | None = None) -> None:
+        """Make the simulated cloud fail (or, with ``latency``, slow down) the next
+        ``times`` ``action`` calls (CREATE, UPDATE, DELETE) of ``logical_name`` (-1: every
+        call), in any stack unless ``stack_id`` is given; every process sees the fault."""
+        self.rt.reality.inject_fault(logical_name, action, times=times, latency=latency,
+                                     stack_id=stack_id, message=message)
 
     # -- dispatch -------------------------------------------------------------------------
     def _path_named(self, name: str) -> EnginePath:
@@ -204,3 +227,48 @@ class EngineService:
             return None
         what = f"resource {name} to reach {hook or status}"
         return self.wait_until(reached, timeout, what)
+
+
+# -- the engine's database, as its callers manage it --------------------------------------
+def dispose_connections(url: str | None = None) -> None:
+    """Close this process's pooled connections to ``url`` (all databases when None), e.g.
+    before the database is dropped."""
+    db.dispose(url)
+
+
+def ensure_schema(url: str) -> None:
+    """The embedded SQLite default is migrated on first use; a server database must be
+    migrated on purpose (``dualpath db upgrade``): ValueError, saying so, when it is not at
+    head."""
+    from migrations import api as migrations
+
+    at = migrations.current(url)
+    head = migrations.heads()[0]
+    if at == head:
+        return
+    if at is None and url.startswith("sqlite"):
+        migrations.upgrade(url)
+        return
+    raise ValueError(f"database {safe_url(url)} is at {at or 'no revision'}, not {head}: "
+                     "run 'dualpath db upgrade'")
+
+
+def schema_drift(url: str) -> list[Any]:
+    """How the schema of the database at ``url`` differs from the engine's models
+    (alembic's autogenerate comparison; empty when they match). The simulated cloud's own
+    tables are not the engine's schema."""
+    import sqlalchemy as sa
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+    from sqlalchemy.pool import NullPool
+
+    from engines.core.models import Base
+
+    engine = sa.create_engine(url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:
+            context = MigrationContext.configure(conn, opts={"compare_type": True})
+            return [d for d in compare_metadata(context, Base.metadata)
+                    if "cloud_" not in repr(d)]
+    finally:
+        engine.dispose()

@@ -11,8 +11,6 @@ is shared between parallel workers.
 from __future__ import annotations
 
 import os
-import shutil
-import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -20,7 +18,8 @@ from typing import Any
 
 import pytest
 
-MODES = ("legacy", "convergence")
+from engines.service import PATH_NAMES as MODES
+
 ENV_VAR = "DUALPATH_ENGINE_MODE"
 
 
@@ -67,14 +66,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 def dualpath_database_factory(pytestconfig: pytest.Config) -> Iterator[Any]:
     """A migrated template database, made once per (xdist) worker; each test gets a clone
     (file copy, PostgreSQL TEMPLATE, or MariaDB table copies), never the alembic replay."""
-    from harness import provision
-    from harness.databases import DatabaseFactory
+    from harness.infra import provisioning
+    from harness.infra.databases import DatabaseFactory
 
     backend = pytestconfig.getoption("--engine-database")
     server = None
     if backend != "sqlite":
-        server = provision.server_url(backend)
-        reason = provision.probe(server)
+        server = provisioning.server_url(backend)
+        reason = provisioning.probe(server)
         if reason:
             if os.environ.get("DUALPATH_REQUIRE_SERVERS"):
                 pytest.fail(reason)
@@ -88,8 +87,8 @@ def dualpath_database_factory(pytestconfig: pytest.Config) -> Iterator[Any]:
 def dualpath_database(dualpath_database_factory: Any) -> Iterator[str]:
     url = dualpath_database_factory.new(f"t{uuid.uuid4().hex[:12]}")
     yield url
-    from engines.core import db
-    db.dispose(url)
+    from engines.service import dispose_connections
+    dispose_connections(url)
     dualpath_database_factory.drop(url)
 
 
@@ -98,7 +97,7 @@ def dualpath_conf_factory(dualpath_database: str, engine_mode: str
                           ) -> Callable[..., Any]:
     """Build a ConfigOpts for a test engine: the test's database, the session's default path,
     short poll and heartbeat intervals; keyword overrides win."""
-    from engines.core import config
+    from engines.service import new_conf
 
     def make(**overrides: Any) -> Any:
         settings: dict[str, Any] = {
@@ -109,22 +108,21 @@ def dualpath_conf_factory(dualpath_database: str, engine_mode: str
             "service_stale_after": 2.0,
         }
         settings.update(overrides)
-        return config.new_conf(**settings)
+        return new_conf(**settings)
     return make
 
 
 @pytest.fixture
 def dualpath_service(dualpath_conf_factory: Callable[..., Any]) -> Iterator[Any]:
     """A started EngineService on the test's database; stopped after the test."""
-    from engines.service import EngineService
+    from engines.service import EngineService, dispose_connections
 
     service = EngineService(dualpath_conf_factory())
     try:
         yield service
     finally:
         service.stop()
-        from engines.core import db
-        db.dispose(service.rt.db.url)
+        dispose_connections(service.database_url)
 
 
 # -- scenarios as test items ----------------------------------------------------------------
@@ -180,15 +178,14 @@ class ScenarioItem(pytest.Item):
         self.engine = engine
 
     def runtest(self) -> None:
-        from harness.execute import Execution, Settings
+        from harness.experiment.execute import Execution, Settings
 
-        database = _scenario_database(self.config)
+        factory = _scenario_databases(self.config)
+        url = factory.new(f"s{uuid.uuid4().hex}")
         try:
-            result = Execution(self.scenario, self.engine, f"sqlite:///{database}",
-                               Settings()).run()
+            result = Execution(self.scenario, self.engine, url, Settings()).run()
         finally:
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{database}{suffix}").unlink(missing_ok=True)
+            factory.drop(url)
         if result.status == "error":
             raise ScenarioFailed(f"the run broke:\n{result.error}")
         if result.failures:
@@ -207,17 +204,16 @@ class ScenarioItem(pytest.Item):
         return self.path, 0, f"scenario {self.scenario.id} [{self.engine}]"
 
 
-def _scenario_database(config: pytest.Config) -> Path:
-    """A copy of a migrated template made once per (xdist) worker process."""
-    from migrations import api
+def _scenario_databases(config: pytest.Config) -> Any:
+    """SQLite copies of a migrated template, made once per (xdist) worker process."""
+    from harness.infra.databases import DatabaseFactory
 
-    template = getattr(config, "_dualpath_template", None)
-    if template is None:
-        directory = Path(tempfile.mkdtemp(prefix="dualpath-scenarios-"))
-        template = directory / "template.sqlite"
-        api.upgrade(f"sqlite:///{template}")
-        config._dualpath_template = template  # type: ignore[attr-defined]
-        config.add_cleanup(lambda: shutil.rmtree(directory, ignore_errors=True))
-    copy = template.parent / f"{uuid.uuid4().hex}.sqlite"
-    shutil.copyfile(template, copy)
-    return copy
+    factory = config.stash.get(_SCENARIO_DATABASES, None)
+    if factory is None:
+        factory = DatabaseFactory.prepare(None)
+        config.stash[_SCENARIO_DATABASES] = factory
+        config.add_cleanup(factory.close)
+    return factory
+
+
+_SCENARIO_DATABASES = pytest.StashKey[Any]()

@@ -17,8 +17,7 @@ from reports.html import render_html
 from reports.junit import render_junit
 from reports.markdown import render_markdown
 from reports.runfile import RunFileError, load_run, validate_run
-
-EXIT_OK, EXIT_AGAINST, EXIT_BAD_INPUT = 0, 1, 2
+from reports.verdicts import EXIT_AGAINST, EXIT_BAD_INPUT, EXIT_OK
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:

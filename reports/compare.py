@@ -10,7 +10,8 @@ from typing import Any
 from rich.table import Table
 
 from reports.markdown import MAX_ITEMS, cell, code
-from reports.runfile import BAD_VERDICTS, ENGINES, format_value
+from reports.runfile import ENGINES, format_value
+from reports.verdicts import BAD_VERDICTS
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,8 @@ from typing import Any
 
 import jinja2
 
-from reports.runfile import ENGINES, VERDICTS, stale_entries
+from reports.runfile import ENGINES, stale_entries
+from reports.verdicts import VERDICTS
 
 _CLASS_RANK = {"unexpected": 3, "expected": 2, "noise": 1}
 
@@ -30,8 +31,9 @@ def slug(scenario_id: str) -> str:
 
 
 def child_path(path: str, key: str) -> str:
-    """The difference path of ``key`` under ``path``: the convention of harness.diff, which
-    wrote the paths in the run file; the rows are matched on these strings."""
+    """The difference path of ``key`` under ``path``: the convention of
+    harness.experiment.diff, which wrote the paths in the run file; the rows are matched on
+    these strings."""
     plain = key.replace("_", "").replace("-", "")
     return f"{path}.{key}" if plain.isalnum() else f"{path}[{key!r}]"
 

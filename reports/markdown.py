@@ -8,12 +8,12 @@ from typing import Any
 from reports.gate import GateResult
 from reports.runfile import (
     ENGINES,
-    VERDICTS,
     first_line,
     format_value,
     stale_entries,
     unexpected,
 )
+from reports.verdicts import VERDICTS
 
 MAX_ITEMS = 20  # per list; the HTML report has everything
 MAX_CHARS = 60_000  # GitHub refuses comments over 65536 characters

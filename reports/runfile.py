@@ -10,11 +10,10 @@ from typing import Any
 
 import jsonschema
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 1  # of the run file this code writes and reads (docs/run-format.md)
+# the two engine paths, as run files name them (the engine's own names, engines.service
+# PATH_NAMES, which reports does not import: it reads result data and runs nothing)
 ENGINES = ("legacy", "convergence")
-VERDICTS = ("parity", "expected-divergence", "path-specific", "unexpected-divergence",
-            "failed", "error")
-BAD_VERDICTS = frozenset({"unexpected-divergence", "failed", "error"})
 _SCHEMA_PATH = Path(__file__).with_name("schema.json")
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engines.service import PATH_NAMES
 from scenarios.document import load_yaml
 from scenarios.errors import ScenarioError
 from scenarios.semantics import StepChecker, resolve_document, resolve_section
@@ -18,7 +19,7 @@ from scenarios.validation import check_schema
 __all__ = ["ENGINES", "Scenario", "ScenarioError", "Step", "corpus_root", "load_corpus",
            "load_scenario", "scenario_files"]
 
-ENGINES = ("legacy", "convergence")
+ENGINES = PATH_NAMES  # a scenario runs on both unless it names one
 SUFFIX = ".yaml"
 
 

@@ -1,6 +1,6 @@
-"""What the schema cannot say: names that must be defined (templates, environments, marks,
-resources), file references that must exist inside the scenario root, and expectations
-that must check something."""
+"""What the schema cannot say: file references that must exist inside the scenario root,
+and names that must be defined (templates, environments, marks, resources) before a step
+uses them."""
 
 from __future__ import annotations
 
@@ -9,12 +9,7 @@ from typing import Any
 
 from scenarios.document import load_yaml
 from scenarios.errors import ScenarioError
-
-# operations that act on (or wait for) the stack a create made
-NEEDS_STACK = frozenset({"update", "delete", "rollback", "wait", "wait_for", "signal"})
-OPERATIONS = frozenset({"create", "update", "delete", "rollback"})
-CHECKS = ("stack", "resources", "outputs", "reality", "replaced", "unchanged", "converged",
-          "error")
+from scenarios.steps import STEPS
 
 
 def _is_file_ref(value: Any) -> bool:
@@ -60,7 +55,8 @@ def resource_names(templates: dict[str, dict[str, Any]]) -> set[str]:
 
 
 class StepChecker:
-    """Walks the steps in order, remembering what each later step may refer to."""
+    """Walks the steps in order, remembering what each later step may refer to; each
+    step's own check (scenarios/steps/<op>.py) says what it needs."""
 
     def __init__(self, path: Path, engines: tuple[str, ...], templates: dict[str, Any],
                  environments: dict[str, Any]) -> None:
@@ -70,78 +66,38 @@ class StepChecker:
         self.environments = environments
         self.resources = resource_names(templates)
         self.marks: dict[str, int] = {}
-        self.has_stack = False
-        self.operated = False
+        self.has_stack = False  # a create before this step makes a stack
+        self.operated = False  # an operation before this step returned a result
 
     def fail(self, parts: list[str | int], reason: str) -> None:
         raise ScenarioError.at(self.path, parts, reason)
 
     def check(self, index: int, op: str, args: Any) -> None:
         at: list[str | int] = ["steps", index, op]
-        if op in NEEDS_STACK and not self.has_stack:
+        kind = STEPS[op]
+        if kind.needs_stack and not self.has_stack:
             self.fail(at, f"{op} needs a stack, and no create before this step makes one")
-        if op in ("create", "update"):
-            self._template(at + ["template"], args["template"])
-            if isinstance(args.get("environment"), str):
-                self._environment(at + ["environment"], args["environment"])
-        if op in ("wait_for", "signal", "fault"):
-            self._resource(at + ["resource"], args["resource"])
-        if isinstance(args, dict) and isinstance(args.get("expect_error"), dict):
-            self._per_engine(at + ["expect_error"], args["expect_error"])
-        if op == "mark":
-            if args in self.marks:
-                self.fail(at, f"mark {args!r} is already defined at steps[{self.marks[args]}]")
-            self.marks[args] = index
-        if op == "expect":
-            self._expect(at, args)
-        # a create expected to be refused makes no stack for later steps to act on
-        if op == "create" and not isinstance(args.get("expect_error"), str):
-            self.has_stack = True
-        if op in OPERATIONS:
+        kind.check(self, at, args)
+        if kind.operation:
             self.operated = True
 
-    def _template(self, parts: list[str | int], name: str) -> None:
+    # -- what steps refer to ------------------------------------------------------------------
+    def template(self, parts: list[str | int], name: str) -> None:
         if name not in self.templates:
             self.fail(parts, f"template {name!r} is not defined"
                              f" (defined: {', '.join(self.templates) or 'none'})")
 
-    def _environment(self, parts: list[str | int], name: str) -> None:
+    def environment(self, parts: list[str | int], name: str) -> None:
         if name not in self.environments:
             self.fail(parts, f"environment {name!r} is not defined"
                              f" (defined: {', '.join(self.environments) or 'none'})")
 
-    def _per_engine(self, parts: list[str | int], values: dict[str, Any]) -> None:
+    def per_engine(self, parts: list[str | int], values: dict[str, Any]) -> None:
         for engine in values:
             if engine not in self.engines:
                 self.fail(parts + [engine], f"engine {engine!r} is not one of this "
                                             f"scenario's engines ({', '.join(self.engines)})")
 
-    def _resource(self, parts: list[str | int], name: str) -> None:
+    def resource(self, parts: list[str | int], name: str) -> None:
         if name not in self.resources:
             self.fail(parts, f"resource {name!r} is not in any template")
-
-    def _expect(self, at: list[str | int], args: dict[str, Any]) -> None:
-        if not any(key in args for key in CHECKS):
-            self.fail(at, f"an expect with nothing to check (give one of {', '.join(CHECKS)})")
-        for section in ("resources", "reality"):
-            for name in args.get(section) or {}:
-                if not (section == "reality" and name == "count"):
-                    self._resource(at + [section, name], name)
-        for section in ("replaced", "unchanged"):
-            for position, name in enumerate(args.get(section) or []):
-                self._resource(at + [section, position], name)
-        if "since" in args:
-            if "replaced" not in args and "unchanged" not in args:
-                self.fail(at + ["since"], "since applies to replaced/unchanged, and there are "
-                                          "none")
-            if args["since"] not in self.marks:
-                self.fail(at + ["since"], f"mark {args['since']!r} is not defined before "
-                                          "this step")
-        if isinstance(args.get("converged"), str):
-            self._template(at + ["converged"], args["converged"])
-        if "error" in args:
-            if not self.operated:
-                self.fail(at + ["error"], "error checks the previous operation, and there is "
-                                          "none")
-            if isinstance(args["error"], dict):
-                self._per_engine(at + ["error"], args["error"])

@@ -1,24 +1,25 @@
-"""Checking a scenario document against ``schema.json`` and telling the first problem (in
-the order of the file) in words a scenario author recognises."""
+"""Checking a scenario document against its schema (scenarios/schema.py, written out as
+``schema.json``) and telling the first problem (in the order of the file) in words a
+scenario author recognises."""
 
 from __future__ import annotations
 
 import functools
-import json
 from pathlib import Path
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import ValidationError as SchemaViolation
 
+from scenarios import schema as scenario_schema
 from scenarios.errors import ScenarioError
 
-SCHEMA_PATH = Path(__file__).with_name("schema.json")
+SCHEMA_PATH = scenario_schema.SCHEMA_PATH
 
 
 @functools.cache
 def schema() -> dict[str, Any]:
-    return json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    return scenario_schema.assemble()
 
 
 @functools.cache

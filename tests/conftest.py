@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from harness import provision
+from harness.infra import provisioning as provision
 
 pytest_plugins = ["pytester"]
 

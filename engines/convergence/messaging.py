@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import oslo_messaging  # noqa: I001
-from oslo_config import cfg
-
+# isort: off
 from engines.core import config  # before oslo_messaging: it silences eventlet's notice
+import oslo_messaging
+from oslo_config import cfg
+# isort: on
 
 VERSION = "1.0"
 IN_PROCESS = "inproc:/"  # oslo.messaging's fake transport, woken on delivery

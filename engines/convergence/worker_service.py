@@ -18,14 +18,22 @@ from engines.core.runtime import Runtime
 BINARY = "dualpath-worker"  # how a worker registers in the service table
 
 
+def transport_problem(url: str | None) -> str | None:
+    """None when worker processes can be reached through ``url``; else why not. On an
+    in-process transport (``inproc:``, ``fake:``, the default) a worker process would
+    listen on a bus of its own and never see an engine's message."""
+    if url and not messaging.is_in_process(url):
+        return None
+    return (f"transport {url or messaging.IN_PROCESS!r} is in-process: a worker process "
+            "cannot be reached through it; worker processes need a transport they can "
+            "share, e.g. rabbit://...")
+
+
 def check_transport(url: str) -> None:
-    """Refuse a transport other processes cannot reach: on an in-process one (``inproc:``,
-    ``fake:``, the default) this worker would listen on a bus of its own and never see an
-    engine's message."""
-    if messaging.is_in_process(url):
-        raise ValueError(
-            f"transport {url!r} is in-process: a worker process cannot be reached through "
-            "it; pass --transport-url rabbit://... (or set [DEFAULT] transport_url)")
+    """Refuse a transport other processes cannot reach (see transport_problem)."""
+    problem = transport_problem(url)
+    if problem:
+        raise ValueError(f"{problem} (--transport-url, or [DEFAULT] transport_url)")
 
 
 class WorkerService:

@@ -54,7 +54,7 @@ class Driver:
         return self.service.list_events(self.ctx, stack_id)
 
     def copies(self, stack_id: str) -> dict[str, int]:
-        return self.service.rt.reality.copies(stack_id)
+        return self.service.cloud.copies(stack_id)
 
     def wait_hook(self, stack_id: str, name: str, hook: str) -> None:
         self.service.wait_resource(self.ctx, stack_id, name, hook=hook, timeout=30)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
+from harness.cli.main import main
 from migrations import api
 
 TEMPLATE = """
@@ -105,3 +105,25 @@ steps:
                  "--scenarios", str(tmp_path / "mine"), "--json", str(out)])
     assert code == 0
     assert json.loads(out.read_text())["scenarios"][0]["verdict"] == "parity"
+
+
+def test_options_are_taken_where_people_put_them(conf_file, tmp_path, capsys):
+    """``--json``, ``--project`` and ``--config-file`` after the subcommand mean what they
+    mean before it; given at both levels, the config files add up, in order."""
+    template = tmp_path / "t.yaml"
+    template.write_text(TEMPLATE)
+    late = tmp_path / "late.conf"
+    late.write_text("[DEFAULT]\nconvergence_engine = true\n")
+    assert main(["stack", "create", "s1", "-t", str(template), "--json",
+                 "--config-file", str(conf_file), "--config-file", str(late)]) == 0
+    created = _json(capsys)
+    assert (created["stack_status"], created["engine"]) == ("CREATE_COMPLETE", "convergence")
+    assert main(["--config-file", str(conf_file), "stack", "show", "s1", "--json"]) == 0
+    assert _json(capsys)["id"] == created["id"]
+    assert main(["stack", "--project", "other", "show", "s1", "--json",
+                 "--config-file", str(conf_file)]) == 1, "another project's stack: NotFound"
+    capsys.readouterr()
+    assert main(["--config-file", str(conf_file), "stack", "--json", "show", "s1"]) == 0
+    assert _json(capsys)["id"] == created["id"], "the old spelling still works"
+    assert main(["db", "current", "--config-file", str(conf_file)]) == 0
+    assert api.heads()[0] in capsys.readouterr().out

@@ -22,8 +22,8 @@ from engines.core import config, db, stack_store
 from engines.core.context import RequestContext
 from engines.core.models import Service
 from engines.core.status import STACK_TYPE
+from engines.processes import WorkerProcesses, broker_problem, isolated_bus, write_config
 from engines.service import EngineService
-from harness.workers import WorkerProcesses, broker_problem, isolated_bus, write_config
 from tests.conftest import unavailable
 from tests.functional.conftest import Driver
 from tests.functional.templates import hot, res

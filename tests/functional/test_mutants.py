@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from harness import runner
-from harness.mutants import MUTANTS
+from harness.experiment import runner
+from harness.selftest.mutants import MUTANTS
 from scenarios.loader import corpus_root
 
 # the scenarios whose story each mutant breaks; the test names the ones that caught it

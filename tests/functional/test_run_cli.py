@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.cli import main
+from harness.cli.main import main
 from tests.conftest import require_server, unavailable
 
 BUSY = """
@@ -173,7 +173,7 @@ def test_each_scenario_run_gets_its_own_database_on_a_server(tmp_path, backend):
 def test_convergence_over_rabbitmq_with_worker_processes_is_at_parity(tmp_path):
     """The harness's --transport-url/--workers: the convergence runs of real corpus update
     scenarios (replacements included) are done by two ``dualpath worker`` processes."""
-    from harness.workers import broker_problem
+    from engines.processes import broker_problem
     from tests.functional.test_convergence_rabbit import RABBIT_URL
 
     unavailable(broker_problem(RABBIT_URL))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from harness.workers import WorkerProcesses, WorkerStartError
+from engines.processes import WorkerProcesses, WorkerStartError
 
 
 def test_a_worker_without_a_broker_refuses_to_start_and_says_why(tmp_path):

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from harness.cli import main
+from harness.cli.main import main
 from reports.gate import DEFAULT_POLICY_YAML, Policy, PolicyError, evaluate
 from reports.runfile import load_run
 

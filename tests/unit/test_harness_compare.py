@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from harness.classify import classify, noise_paths, verdict
-from harness.diff import diff
-from harness.normalize import normalize
-from harness.registry import Registry, RegistryError
+from harness.experiment.classify import classify, noise_paths, verdict
+from harness.experiment.diff import diff
+from harness.experiment.divergence_registry import Registry, RegistryError
+from harness.experiment.normalize import normalize
 
 
 def test_diff_reports_leaf_paths_and_one_sided_keys():

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from harness.cli import main
+from harness.cli.main import main
 from reports import compare as compare_mod
 from reports.gate import evaluate
 from reports.html import render_html

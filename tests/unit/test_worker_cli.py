@@ -6,9 +6,9 @@ import signal
 
 import pytest
 
-from harness import cli
-from harness.cli_worker import safe_url
-from harness.workers import WorkerProcesses
+from engines.processes import WorkerProcesses
+from engines.service import safe_url
+from harness.cli import main as cli
 
 
 @pytest.mark.parametrize("transport", [["--transport-url", "fake:/"], []])

@@ -6,8 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from harness.diff import diff
-from harness.registry import Registry
+from harness.experiment.diff import diff
+from harness.experiment.divergence_registry import Registry
+from reports.verdicts import (
+    ERROR,
+    EXPECTED_DIVERGENCE,
+    FAILED,
+    PARITY,
+    PATH_SPECIFIC,
+    UNEXPECTED_DIVERGENCE,
+)
 
 NOISE, EXPECTED, UNEXPECTED = "noise", "expected", "unexpected"
 
@@ -39,15 +47,16 @@ def classify(scenario_id: str, legacy: list[dict[str, Any]], convergence: list[d
 
 def verdict(statuses: dict[str, str], declared: list[str],
             differences: list[dict[str, Any]]) -> str:
-    if "error" in statuses.values():
-        return "error"
-    if "failed" in statuses.values():
-        return "failed"
+    # a path's own status (passed | failed | error) names the verdict it leads to
+    if ERROR in statuses.values():
+        return ERROR
+    if FAILED in statuses.values():
+        return FAILED
     if len(declared) == 1:
-        return "path-specific"
+        return PATH_SPECIFIC
     classes = {d["class"] for d in differences}
     if UNEXPECTED in classes:
-        return "unexpected-divergence"
+        return UNEXPECTED_DIVERGENCE
     if EXPECTED in classes:
-        return "expected-divergence"
-    return "parity"
+        return EXPECTED_DIVERGENCE
+    return PARITY

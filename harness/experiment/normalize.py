@@ -45,7 +45,8 @@ def normalize_value(value: Any, ids: IdNames) -> Any:
 
 
 def normalize(snapshots: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Normalise a run's snapshots (raw, as harness.snapshot takes them) in step order."""
+    """Normalise a run's snapshots (raw, as harness.experiment.observation takes them), in
+    step order."""
     ids = IdNames()
     result = []
     for raw in snapshots:

@@ -1,7 +1,11 @@
-"""``dualpath worker``: runs a convergence worker process
-(engines/convergence/worker_service.py) from the command line, over ``rabbit://``. SIGTERM
-or SIGINT stop it gracefully: no new message is taken, the calls in flight finish (and hand
-their results on), its service row is marked deleted, and it exits 0.
+"""``dualpath worker``: the engine's worker process (engines/convergence/worker_service.py)
+from the command line, over ``rabbit://``. SIGTERM or SIGINT stop it gracefully: no new
+message is taken, the calls in flight finish (and hand their results on), its service row
+is marked deleted, and it exits 0. A worker that cannot start (an in-process transport, a
+broker that does not answer, a database not migrated) exits 2, as bad input.
+
+The ``dualpath`` command mounts it as a subcommand (``add_parser``); ``python -m
+engines.cli_worker`` runs it alone, as engines/convergence/processes.py starts workers.
 """
 
 from __future__ import annotations
@@ -9,25 +13,26 @@ from __future__ import annotations
 import argparse
 import logging
 import os
-import re
 import signal
 import sys
+from collections.abc import Sequence
 
 from oslo_config import cfg
 
 from engines.convergence import messaging
+from engines.convergence.processes import broker_problem
 from engines.convergence.worker_service import WorkerService, check_transport
 from engines.core import config
-from harness.cli_db import ensure_schema
-from harness.workers import broker_problem
+from engines.core.urls import safe_url
+from engines.service import ensure_schema
 
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 LOG = logging.getLogger("dualpath.worker")
+HELP = "run a convergence worker process (needs a rabbit:// transport)"
 
 
-def add_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser(
-        "worker", help="run a convergence worker process (needs a rabbit:// transport)")
+def configure(parser: argparse.ArgumentParser) -> None:
+    """The worker's own options."""
     parser.add_argument("--database-url", help="instead of [database] connection")
     parser.add_argument("--transport-url",
                         help="instead of [DEFAULT] transport_url, e.g. rabbit://guest:guest@"
@@ -37,6 +42,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "(default: [DEFAULT] convergence_worker_threads)")
     parser.add_argument("--topic", help="instead of [DEFAULT] convergence_topic")
     parser.set_defaults(handler=run)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    configure(sub.add_parser("worker", help=HELP))
 
 
 def _positive(text: str) -> int:
@@ -60,16 +69,6 @@ def worker_conf(args: argparse.Namespace) -> cfg.ConfigOpts:
     return config.new_conf(args.config_file, **overrides)
 
 
-def safe_url(url: str) -> str:
-    """``url`` with its passwords masked, for logs."""
-    return re.sub(r"(?<=[/,])([^:/@,]+):[^@/,]*@", r"\1:***@", url)
-
-
-def _setup_logging() -> None:
-    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
-                        format="%(asctime)s %(process)d %(levelname)s %(name)s: %(message)s")
-
-
 def run(args: argparse.Namespace) -> int:
     # Block the stop signals before any thread exists: every thread inherits the mask, so a
     # signal stays pending until the main thread takes it with sigwait -- no handler runs
@@ -85,7 +84,6 @@ def run(args: argparse.Namespace) -> int:
         if problem:
             raise ConnectionError(problem)
         ensure_schema(config.database_url(conf))
-        _setup_logging()
         service = WorkerService(conf)
         try:
             service.start()
@@ -106,3 +104,23 @@ def run(args: argparse.Namespace) -> int:
         for pending in signal.sigpending() & STOP_SIGNALS:
             signal.sigwait({pending})
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The worker alone. A refusal to start is a usage error: argparse's exit status 2,
+    which is also the ``dualpath`` command's status for bad input."""
+    parser = argparse.ArgumentParser(prog="dualpath worker", description=HELP)
+    parser.add_argument("--config-file", action="append", default=[], metavar="PATH",
+                        help="oslo.config file(s); later files win")
+    configure(parser)
+    args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except (OSError, ValueError) as exc:
+        parser.error(str(exc))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -14,7 +14,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from harness import runner
+from engines.service import PATH_NAMES
+from harness.experiment import runner
 
 VERDICT_STYLE = {"parity": "green", "expected-divergence": "cyan", "path-specific": "blue",
                  "unexpected-divergence": "bold red", "failed": "red", "error": "bold magenta"}
@@ -48,7 +49,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--markdown", type=Path, help="also write a Markdown summary")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--mutant", help="break the convergence path on purpose (see "
-                   "harness/mutants.py), to see that the run catches it")
+                   "harness/selftest/mutants.py), to see that the run catches it")
     p.set_defaults(handler=handle)
 
 
@@ -103,7 +104,7 @@ def summary_table(data: dict) -> Table:
         table.add_column(column)
     for item in data["scenarios"]:
         cells = []
-        for engine in runner.ENGINES:
+        for engine in PATH_NAMES:
             e = item["engines"].get(engine)
             cells.append(f"{e['status']} {e['duration_s']:.2f}s" if e else "-")
         c = item["counts"]

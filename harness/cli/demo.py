@@ -9,12 +9,10 @@ import os
 from rich.console import Console
 from rich.table import Table
 
-from engines.core import config
 from engines.core.context import RequestContext
-from engines.service import EngineService
-from harness.cli_db import ensure_schema
+from engines.service import EngineService, database_url, ensure_schema, new_conf
 
-DEMO_TEMPLATE = os.path.join(os.path.dirname(__file__), "demo", "demo.yaml")
+DEMO_TEMPLATE = os.path.join(os.path.dirname(__file__), "demo.yaml")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -30,9 +28,8 @@ def run(args: argparse.Namespace) -> int:
         template = handle.read()
     failures = 0
     for engine in [e.strip() for e in args.engines.split(",") if e.strip()]:
-        conf = config.new_conf(args.config_file)
-        conf.set_override("convergence_engine", engine == "convergence")
-        ensure_schema(config.database_url(conf))
+        conf = new_conf(args.config_file, convergence_engine=engine == "convergence")
+        ensure_schema(database_url(conf))
         ctx = RequestContext(project_id=f"demo-{os.getpid()}")
         table = Table(title=f"demo on the {engine} path")
         for column in ("step", "stack", "resources", "outputs"):
@@ -44,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
             table.add_row("update (replaces app)", *_describe(service, ctx, stack_id))
             service.delete_stack(ctx, stack_id)
             view = service.wait_stack(ctx, stack_id, timeout=120)
-            left = service.rt.reality.copies(stack_id)
+            left = service.cloud.copies(stack_id)
             table.add_row("delete", view["stack_status"], f"cloud copies left: {left or 0}", "")
             failures += view["stack_status"] != "DELETE_COMPLETE" or bool(left)
         console.print(table)

@@ -1,5 +1,6 @@
-"""Snapshots: what a user (and the cloud) can see after a step, read through the engine's
-public API and the simulated cloud only. Raw here; harness.normalize makes them comparable."""
+"""Observation: the snapshot of what a user (and the cloud) can see after a step, read
+through the engine's public API and its read-only view of the simulated cloud only. Raw
+here; harness.experiment.normalize makes them comparable."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ from typing import Any
 
 from engines.core.context import RequestContext
 from engines.core.errors import NotFound
-from engines.core.reality import Reality
 from engines.service import EngineService
 
 
@@ -15,12 +15,11 @@ class Observer:
     """Takes one snapshot per step; events are reported as what happened since the
     previous snapshot, per resource, in order."""
 
-    def __init__(self, service: EngineService, reality: Reality, ctx: RequestContext) -> None:
+    def __init__(self, service: EngineService, ctx: RequestContext) -> None:
         self.service = service
-        self.reality = reality
+        self.cloud = service.cloud
         self.ctx = ctx
         self._events_seen = 0
-        self.stack_id_for_marks: str | None = None
 
     def take(self, step: int, op: str, stack_id: str | None, result: dict[str, Any],
              waited_for: str | None = None, settles: bool = True
@@ -30,8 +29,7 @@ class Observer:
         records only its result: the state right after it is a race by construction."""
         snap: dict[str, Any] = {"step": step, "op": op, "result": result, "stack": None,
                                 "resources": {}, "outputs": {}, "events": {},
-                                "reality": self.reality.copies()}
-        self.stack_id_for_marks = stack_id
+                                "reality": self.cloud.copies()}
         if stack_id is None:
             return snap, snap
         try:
@@ -65,9 +63,9 @@ class Observer:
         self._events_seen = len(events)
         return snap, snap
 
-    def physical_ids(self) -> dict[str, str | None]:
-        """Physical ids now, whatever the stack is doing (for marks)."""
-        if self.stack_id_for_marks is None:
+    def physical_ids(self, stack_id: str | None) -> dict[str, str | None]:
+        """Physical ids now, whatever the stack is doing (for marks and ``replaced``)."""
+        if stack_id is None:
             return {}
         return {r["name"]: r["physical_id"]
-                for r in self.service.list_resources(self.ctx, self.stack_id_for_marks)}
+                for r in self.service.list_resources(self.ctx, stack_id)}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
-import sys
 import tempfile
 from pathlib import Path
 
@@ -119,16 +118,14 @@ def create_database(
 def drop_database(url: str) -> None:
     """Drop the database at ``url`` (delete the SQLite file); missing is not an error.
 
-    Connections still open on it are closed first, engines.core.db's cached engine included,
-    so that a test that leaked one does not leave the database behind.
+    Connections still open on it are closed first, the engine's pooled ones included, so
+    that a test that leaked one does not leave the database behind.
     """
+    from engines.service import dispose_connections
+
     parsed = make_url(url)
     backend = _backend(parsed)
-    # only if the engine's db module is loaded: otherwise it cached no engine (and importing
-    # it would drag oslo.db into processes that do not need it)
-    engine_db = sys.modules.get("engines.core.db")
-    if engine_db is not None:
-        engine_db.dispose(url)
+    dispose_connections(url)
     if backend == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             for suffix in ("", "-wal", "-shm", "-journal"):

@@ -15,15 +15,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from harness.classify import classify, noise_paths, verdict
-from harness.databases import DatabaseFactory
-from harness.execute import Execution, PathRun, Settings
-from harness.normalize import normalize
-from harness.registry import Registry
+from engines.service import PATH_NAMES
+from harness.experiment.classify import classify, noise_paths, verdict
+from harness.experiment.divergence_registry import Registry
+from harness.experiment.execute import Execution, PathRun, Settings
+from harness.experiment.normalize import normalize
+from harness.infra.databases import DatabaseFactory
+from reports.runfile import SCHEMA_VERSION
+from reports.verdicts import BAD_VERDICTS, EXIT_AGAINST, EXIT_OK, VERDICTS
 from scenarios.loader import Scenario, load_corpus
-
-SCHEMA_VERSION = 1
-ENGINES = ("legacy", "convergence")
 
 
 @dataclass
@@ -31,13 +31,13 @@ class RunOptions:
     scenario_root: Path
     divergences: Path | None = None
     pattern: str | None = None
-    engines: tuple[str, ...] = ENGINES
+    engines: tuple[str, ...] = PATH_NAMES
     repeat: int = 2
     database_url: str | None = None
     transport_url: str | None = None
     workers: int = 0
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
-    mutant: str | None = None  # harness.mutants: prove a broken path is caught
+    mutant: str | None = None  # harness.selftest.mutants: prove a broken path is caught
     config_files: tuple[str, ...] = ()
 
 
@@ -51,7 +51,7 @@ class Unit:
 def _execute(unit: Unit, factory: DatabaseFactory, options: RunOptions) -> PathRun:
     """One scenario, one path, one repeat: runs in a pool process."""
     if options.mutant and unit.engine == "convergence":
-        from harness import mutants
+        from harness.selftest import mutants
         mutants.apply_once(options.mutant)
     label = f"{unit.scenario.id.replace('/', '_')}_{unit.engine[0]}{unit.repeat}_" \
             f"{uuid.uuid4().hex[:6]}"
@@ -63,7 +63,7 @@ def _execute(unit: Unit, factory: DatabaseFactory, options: RunOptions) -> PathR
                         else 1, config_files=options.config_files)
     try:
         if options.workers and unit.engine == "convergence":
-            from harness.workers import WorkerProcesses, isolated_bus
+            from engines.processes import WorkerProcesses, isolated_bus
             # a bus of its own on the shared broker, deleted when the run's workers go
             bus = isolated_bus(settings.topic)
             settings.overrides.update(bus)
@@ -91,18 +91,21 @@ def run(options: RunOptions, progress: Callable[[Unit, PathRun], None] | None = 
         planned: Callable[[int], None] | None = None) -> dict[str, Any]:
     if options.repeat < 1 or options.jobs < 1:
         raise ValueError("--repeat and -j must be at least 1")
-    if options.workers and not (options.transport_url or "").startswith("rabbit"):
-        raise ValueError("--workers needs --transport-url rabbit://...: worker processes "
-                         "cannot be reached in-process")
+    if options.workers:
+        from engines.processes import transport_problem
+        problem = transport_problem(options.transport_url)
+        if problem:
+            raise ValueError(f"--workers needs --transport-url rabbit://...: {problem}")
     if options.mutant:
-        from harness.mutants import MUTANTS
+        from harness.selftest.mutants import MUTANTS
         if options.mutant not in MUTANTS:
             raise ValueError(f"unknown mutant {options.mutant!r}; one of {', '.join(MUTANTS)}")
         if options.jobs == 1:
             raise ValueError("a mutant needs -j 2 or more: it must not outlive the run")
-    unknown = set(options.engines) - set(ENGINES)
+    unknown = set(options.engines) - set(PATH_NAMES)
     if unknown:
-        raise ValueError(f"unknown engine path(s) {sorted(unknown)}; use {', '.join(ENGINES)}")
+        raise ValueError(f"unknown engine path(s) {sorted(unknown)}; "
+                         f"use {', '.join(PATH_NAMES)}")
     scenarios = load_corpus(options.scenario_root, options.pattern)
     if not scenarios:
         raise ValueError(f"no scenario in {options.scenario_root} matches "
@@ -193,8 +196,8 @@ def _scenario_result(scenario: Scenario, options: RunOptions,
             "snapshots": normalized[engine][0] if normalized[engine] else [],
         }
     differences: list[dict[str, Any]] = []
-    if all(e in normalized and normalized[e] for e in ENGINES) and \
-            all(engines[e]["status"] != "error" for e in ENGINES):
+    if all(e in normalized and normalized[e] for e in PATH_NAMES) and \
+            all(engines[e]["status"] != "error" for e in PATH_NAMES):
         registry.note_ran(scenario.id)
         differences = classify(scenario.id, normalized["legacy"][0],
                                normalized["convergence"][0], noise, registry)
@@ -214,15 +217,14 @@ def _scenario_result(scenario: Scenario, options: RunOptions,
 
 def _summary(items: list[dict[str, Any]], registry: Registry) -> dict[str, Any]:
     summary: dict[str, Any] = {"scenarios": len(items)}
-    for name in ("parity", "expected-divergence", "unexpected-divergence", "failed", "error",
-                 "path-specific"):
+    for name in VERDICTS:
         summary[name] = sum(1 for i in items if i["verdict"] == name)
     summary["differences"] = {k: sum(i["counts"][k] for i in items)
                               for k in ("unexpected", "expected", "noise")}
     summary["stale_entries"] = len(registry.stale())
     summary["duration_s"] = {e: round(sum(sum(i["engines"][e]["durations_s"])
                                           for i in items if e in i["engines"]), 3)
-                             for e in ENGINES}
+                             for e in PATH_NAMES}
     groups: dict[str, dict[str, Any]] = {}
     for item in items:
         group = groups.setdefault(item["group"], {"scenarios": 0, "engines": set()})
@@ -235,8 +237,8 @@ def _summary(items: list[dict[str, Any]], registry: Registry) -> dict[str, Any]:
 
 def exit_code(run_data: dict[str, Any]) -> int:
     """0 when every verdict is parity, an expected divergence or a path-specific pass."""
-    bad = {"unexpected-divergence", "failed", "error"}
-    return 1 if any(i["verdict"] in bad for i in run_data["scenarios"]) else 0
+    bad = any(i["verdict"] in BAD_VERDICTS for i in run_data["scenarios"])
+    return EXIT_AGAINST if bad else EXIT_OK
 
 
 def _version() -> str:
@@ -245,6 +247,3 @@ def _version() -> str:
         return version("dualpath")
     except Exception:  # noqa: BLE001
         return "0+unknown"
-
-
-

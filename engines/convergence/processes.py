@@ -1,5 +1,6 @@
-"""Convergence worker processes for a run or a test: start N ``dualpath worker`` processes,
-wait until each one listens and heartbeats, stop them.
+"""Convergence worker processes, for a run, a test or an operator: start N worker
+processes (``engines/cli_worker.py``, the ``dualpath worker`` command), wait until each one
+listens and heartbeats, stop them.
 
 A worker is *ready* when it has logged its ready line (its RPC server has declared its
 queues, so no message cast from now on is lost), its service row is fresh (others take it
@@ -31,10 +32,10 @@ import kombu
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
-from engines.convergence import messaging
-from engines.convergence.worker_service import BINARY
+from engines.convergence.worker_service import BINARY, transport_problem
 from engines.core import config
 from engines.core.models import Service, utcnow
+from engines.core.urls import safe_url
 
 READY = re.compile(r"dualpath worker (\S+) ready:")
 POLL = 0.05  # seconds between two looks at the logs and the service table
@@ -93,7 +94,7 @@ def broker_problem(transport_url: str, timeout: float = 3.0) -> str | None:
     try:
         connection.connect()
     except Exception as exc:  # noqa: BLE001 - any failure means "no broker here"; say which
-        where = re.sub(r"//[^@/]*@", "//", amqp)
+        where = safe_url(amqp, keep_user=False)
         return (f"RabbitMQ at {where} does not answer ({type(exc).__name__}: {exc}); "
                 "start it with: rabbitmq-server -detached")
     finally:
@@ -139,10 +140,10 @@ def write_config(path: Path, options: Mapping[str, object]) -> Path:
 def worker_command(*, database_url: str, transport_url: str, topic: str,
                    threads: int | None = None, config_files: Sequence[str | Path] = ()
                    ) -> list[str]:
-    command = [sys.executable, "-m", "harness.cli"]
+    command = [sys.executable, "-m", "engines.cli_worker"]
     for path in config_files:
         command += ["--config-file", str(path)]
-    command += ["worker", "--database-url", database_url, "--transport-url", transport_url,
+    command += ["--database-url", database_url, "--transport-url", transport_url,
                 "--topic", topic]
     if threads:
         command += ["--threads", str(threads)]
@@ -175,9 +176,9 @@ class WorkerProcesses:
         over ``config_files``; the command-line arguments win over both."""
         if count < 1:
             raise ValueError(f"count must be at least 1, not {count}")
-        if not transport_url or messaging.is_in_process(transport_url):
-            raise ValueError("worker processes need a transport they can share, e.g. "
-                             f"rabbit://...; not {transport_url!r}")
+        problem = transport_problem(transport_url)
+        if problem:
+            raise ValueError(problem)
         own = log_dir is None
         log_dir = Path(tempfile.mkdtemp(prefix="dualpath-workers-")) if own else log_dir
         log_dir.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from engines.core import config
+from engines.service import database_url as configured_url
+from engines.service import new_conf, safe_url
 from migrations import api as migrations
 
 
@@ -24,7 +25,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def database_url(args: argparse.Namespace) -> str:
     if getattr(args, "database_url", None):
         return args.database_url
-    return config.database_url(config.new_conf(args.config_file))
+    return configured_url(new_conf(args.config_file))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -34,29 +35,10 @@ def run(args: argparse.Namespace) -> int:
             print(migrations.offline_sql(args.revision, url))
             return 0
         migrations.upgrade(url, args.revision)
-        print(f"{_safe(url)}: at {migrations.current(url)}")
+        print(f"{safe_url(url)}: at {migrations.current(url)}")
     elif args.db_command == "downgrade":
         migrations.downgrade(url, args.revision)
-        print(f"{_safe(url)}: at {migrations.current(url) or 'base'}")
+        print(f"{safe_url(url)}: at {migrations.current(url) or 'base'}")
     else:
         print(migrations.current(url) or "base (no schema)")
     return 0
-
-
-def ensure_schema(url: str) -> None:
-    """The embedded SQLite default is migrated on first use; a server database must be
-    migrated on purpose (``dualpath db upgrade``)."""
-    at = migrations.current(url)
-    head = migrations.heads()[0]
-    if at == head:
-        return
-    if at is None and url.startswith("sqlite"):
-        migrations.upgrade(url)
-        return
-    raise ValueError(f"database {_safe(url)} is at {at or 'no revision'}, not {head}: "
-                     "run 'dualpath db upgrade'")
-
-
-def _safe(url: str) -> str:
-    from sqlalchemy.engine import make_url
-    return make_url(url).render_as_string(hide_password=True)

@@ -16,7 +16,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
-from harness import provision
+from engines.service import schema_drift
+from harness.infra import provisioning
 from migrations import api as migrations
 
 
@@ -37,31 +38,19 @@ class DatabaseFactory:
             url = f"sqlite:///{template}"
             migrations.upgrade(url)
             return cls("sqlite", url, "sqlite://", directory)
-        reason = provision.probe(server_url)
+        reason = provisioning.probe(server_url)
         if reason:
             raise ValueError(reason)
         backend = make_url(server_url).get_backend_name()
-        url = provision.create_database(server_url, prefix="dualpath_tmpl")
+        url = provisioning.create_database(server_url, prefix="dualpath_tmpl")
         migrations.upgrade(url)
         return cls(backend, url, server_url, directory)
 
     def verify(self) -> dict[str, object]:
         """Whether the template is at head and matches the models (no autogenerate diff)."""
-        from alembic.autogenerate import compare_metadata
-        from alembic.runtime.migration import MigrationContext
-
-        from engines.core.models import Base
-
         head = migrations.heads()[0]
         at = migrations.current(self.template_url)
-        engine = sa.create_engine(self.template_url, poolclass=NullPool)
-        try:
-            with engine.connect() as conn:
-                context = MigrationContext.configure(conn, opts={"compare_type": True})
-                drift = [d for d in compare_metadata(context, Base.metadata)
-                         if "cloud_" not in repr(d)]
-        finally:
-            engine.dispose()
+        drift = schema_drift(self.template_url)
         ok = at == head and not drift
         detail = (f"template database at {at}, head {head}; "
                   f"{'models match the migrated schema' if not drift else f'drift: {drift!r}'}")
@@ -105,9 +94,9 @@ class DatabaseFactory:
         return url.set(database=name).render_as_string(hide_password=False)
 
     def drop(self, url: str) -> None:
-        provision.drop_database(url)
+        provisioning.drop_database(url)
 
     def close(self) -> None:
         if self.backend != "sqlite":
-            provision.drop_database(self.template_url)
+            provisioning.drop_database(self.template_url)
         shutil.rmtree(self.directory, ignore_errors=True)

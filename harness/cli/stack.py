@@ -16,10 +16,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from engines.core import config
 from engines.core.context import RequestContext
-from engines.service import EngineService
-from harness.cli_db import ensure_schema
+from engines.service import EngineService, database_url, ensure_schema, new_conf
 
 OPERATIONS = ("create", "update", "delete", "rollback")
 
@@ -71,8 +69,8 @@ def _read(path: str | None) -> str | None:
 
 
 def run(args: argparse.Namespace) -> int:
-    conf = config.new_conf(args.config_file)
-    ensure_schema(config.database_url(conf))
+    conf = new_conf(args.config_file)
+    ensure_schema(database_url(conf))
     ctx = RequestContext(project_id=args.project)
     console = Console()
     with EngineService(conf) as service:

@@ -1,0 +1,19 @@
+"""The engine's processes, as callers start and stop them: convergence worker processes
+(``dualpath worker``) for a run, a test or an operator, and what they need of the message
+bus. The implementation is the convergence path's (engines/convergence/processes.py); this
+is the public face the harness and tests use."""
+
+from __future__ import annotations
+
+from engines.convergence.processes import (
+    WorkerProcess,
+    WorkerProcesses,
+    WorkerStartError,
+    broker_problem,
+    isolated_bus,
+    write_config,
+)
+from engines.convergence.worker_service import transport_problem
+
+__all__ = ["WorkerProcess", "WorkerProcesses", "WorkerStartError", "broker_problem",
+           "isolated_bus", "transport_problem", "write_config"]

@@ -1,0 +1,145 @@
+"""Running one scenario on one path: every step through engines.service (what each step
+does is its definition's, scenarios/steps/<op>.py), a snapshot after each, its
+expectations checked. The engine is a fresh EngineService on a database of its own."""
+
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from engines.core.context import RequestContext
+from engines.service import CONVERGENCE, PATH_NAMES, EngineService, dispose_connections, new_conf
+from harness.experiment.observation import Observer
+from scenarios.steps import STEPS
+from scenarios.steps.base import Failure
+
+PASSED, FAILED, ERROR = "passed", "failed", "error"  # a path run's status
+
+
+@dataclass
+class PathRun:
+    engine: str
+    status: str = PASSED
+    duration_s: float = 0.0
+    snapshots: list[dict[str, Any]] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
+    error: str | None = None
+
+
+@dataclass
+class Settings:
+    """How the engine under test is set up (the harness's pass-through options)."""
+
+    transport_url: str | None = None
+    topic: str = "dualpath-worker"
+    local_workers: int = 1
+    poll_interval: float = 0.01
+    overrides: dict[str, Any] = field(default_factory=dict)
+    config_files: tuple[str, ...] = ()  # the user's --config-file, under the run's settings
+
+
+class Execution:
+    """One scenario on one path; what its steps see of it is scenarios.steps.base.StepRun."""
+
+    def __init__(self, scenario: Any, engine: str, database_url: str,
+                 settings: Settings) -> None:
+        self.scenario = scenario
+        self.engine = engine
+        self.url = database_url
+        self.settings = settings
+        self.ctx = RequestContext(project_id="dualpath-scenario")
+        self.service: EngineService | None = None
+        self.observer: Observer | None = None
+        self.stack_id: str | None = None
+        self.last_error: str | None = None
+        self.history: list[str] = []  # templates of the operations that were accepted
+        self.marks: dict[str, dict[str, str | None]] = {}
+        self.before: dict[str, str | None] = {}
+
+    def _conf(self) -> Any:
+        s = self.settings
+        values: dict[str, Any] = {
+            "database.connection": self.url,
+            "convergence_engine": self.engine == CONVERGENCE,
+            "poll_interval": s.poll_interval, "heartbeat_interval": 0.5,
+            "service_stale_after": 5.0, "convergence_topic": s.topic,
+            "convergence_local_workers": s.local_workers,
+        }
+        if s.transport_url:
+            values["transport_url"] = s.transport_url
+        values.update(s.overrides)
+        return new_conf(list(s.config_files), **values)
+
+    def run(self) -> PathRun:
+        result = PathRun(self.engine)
+        started = time.perf_counter()
+        try:
+            self.service = EngineService(self._conf())
+            self.observer = Observer(self.service, self.ctx)
+            started = time.perf_counter()
+            for step in self.scenario.steps:
+                self._step(step, result)
+            # the steps only: starting and stopping the engine is not the path's work
+            result.duration_s = time.perf_counter() - started
+            if result.failures:
+                result.status = FAILED
+        except Exception as exc:  # noqa: BLE001 - a crash is a verdict, not a harness crash
+            result.status = ERROR
+            result.error = "".join(traceback.format_exception_only(exc)).strip()
+            result.error += "\n" + "".join(traceback.format_tb(exc.__traceback__)[-3:])
+            result.error += self._state()
+        finally:
+            if self.service is not None:
+                self.service.stop()
+            dispose_connections(self.url)
+            if not result.duration_s:
+                result.duration_s = time.perf_counter() - started
+        return result
+
+    def _step(self, step: Any, result: PathRun) -> None:
+        kind = STEPS[step.op]
+        assert self.observer is not None
+        if kind.operation:
+            self.before = self.physical_ids()
+        outcome = kind.run(self, step.args)
+        # the message is for a person reading a failure; the outcome compared is the class
+        compared = {k: v for k, v in outcome.items() if k != "message"}
+        snap, recorded = self.observer.take(step.index, step.op, self.stack_id, compared,
+                                            waited_for=kind.waits_for(step.args),
+                                            settles=kind.settles(step.args))
+        result.failures.extend(kind.verify(self, step.index, step.args, snap, outcome))
+        result.snapshots.append(recorded)
+
+    # -- what steps use (scenarios.steps.base.StepRun) ---------------------------------------
+    def stack(self) -> str:
+        if self.stack_id is None:
+            raise RuntimeError("this step needs a stack, and no create has succeeded")
+        return self.stack_id
+
+    def physical_ids(self) -> dict[str, str | None]:
+        assert self.observer is not None
+        return self.observer.physical_ids(self.stack_id)
+
+    def for_path(self, value: Any) -> Any:
+        """An expectation may differ per path: {legacy: X, convergence: Y}."""
+        if isinstance(value, dict) and set(value) <= set(PATH_NAMES):
+            return value.get(self.engine)
+        return value
+
+    def _state(self) -> str:
+        """Where the stack was when the run broke: what a person debugging needs first."""
+        if self.service is None or self.stack_id is None:
+            return ""
+        try:
+            view = self.service.show_stack(self.ctx, self.stack_id)
+            rows = self.service.list_resources(self.ctx, self.stack_id)
+        except Exception as exc:  # noqa: BLE001
+            return f"\n(stack state unavailable: {exc})"
+        resources = ", ".join(
+            f"{r['name']}={r['resource_status']}"
+            + (f"(paused at {','.join(r['hooks_pending'])})" if r["hooks_pending"] else "")
+            for r in rows)
+        return (f"\nstack {view['stack_status']} ({view['status_reason']}); "
+                f"resources: {resources or 'none'}")

@@ -1,0 +1,17 @@
+"""The verdicts a parity run gives a scenario, which of them are against the flip, and the
+exit codes every ``dualpath`` command shares: 0 ok, 1 a verdict against (or a failed
+operation), 2 bad input."""
+
+from __future__ import annotations
+
+PARITY = "parity"
+EXPECTED_DIVERGENCE = "expected-divergence"
+PATH_SPECIFIC = "path-specific"
+UNEXPECTED_DIVERGENCE = "unexpected-divergence"
+FAILED = "failed"
+ERROR = "error"
+
+VERDICTS = (PARITY, EXPECTED_DIVERGENCE, PATH_SPECIFIC, UNEXPECTED_DIVERGENCE, FAILED, ERROR)
+BAD_VERDICTS = frozenset({UNEXPECTED_DIVERGENCE, FAILED, ERROR})
+
+EXIT_OK, EXIT_AGAINST, EXIT_BAD_INPUT = 0, 1, 2

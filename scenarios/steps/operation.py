@@ -1,0 +1,109 @@
+"""What the four stack operations (create, update, delete, rollback) share: their
+arguments, the error they may be expected to return, waiting for the stack to be done,
+and the physical ids before them (for ``replaced`` / ``unchanged``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from engines.core.errors import DualpathError
+from scenarios.steps.base import Failure, Outcome, StepKind, StepRun, is_error, timeout
+
+WAIT = {"type": "boolean", "default": True}
+EXPECT_ERROR = {"$ref": "#/$defs/errorExpectation"}
+
+DEFS = {
+    # create and update: a template, with what goes with it
+    "stackOperation": {
+        "type": "object",
+        "required": ["template"],
+        "additionalProperties": False,
+        "properties": {
+            "template": {"$ref": "#/$defs/name"},
+            "parameters": {"type": "object"},
+            "environment": {"$ref": "#/$defs/environmentUse"},
+            "disable_rollback": {"type": "boolean"},
+            "timeout": {"$ref": "#/$defs/seconds"},
+            "wait": WAIT,
+            "expect_error": EXPECT_ERROR,
+        },
+    },
+    # delete and rollback: nothing but how to wait
+    "plainOperation": {
+        "type": ["object", "null"],
+        "additionalProperties": False,
+        "properties": {
+            "timeout": {"$ref": "#/$defs/seconds"},
+            "wait": WAIT,
+            "expect_error": EXPECT_ERROR,
+        },
+    },
+}
+STACK_OPERATION = {"$ref": "#/$defs/stackOperation"}
+PLAIN_OPERATION = {"$ref": "#/$defs/plainOperation"}
+
+
+# -- what create and update give the service -----------------------------------------------
+def template_of(run: StepRun, args: dict[str, Any]) -> Any:
+    return run.scenario.templates.get(args.get("template", ""), None)
+
+
+def environment_of(run: StepRun, args: dict[str, Any]) -> Any:
+    """A named environment of the scenario, or one written inline."""
+    value = args.get("environment")
+    return run.scenario.environments[value] if isinstance(value, str) else value
+
+
+def rollback_option(args: dict[str, Any]) -> dict[str, Any]:
+    """``disable_rollback`` only where the step says it: otherwise the stack's own."""
+    return {"disable_rollback": bool(args["disable_rollback"])} \
+        if "disable_rollback" in args else {}
+
+
+def check_template(checker: Any, at: list[str | int], args: dict[str, Any]) -> None:
+    checker.template(at + ["template"], args["template"])
+    if isinstance(args.get("environment"), str):
+        checker.environment(at + ["environment"], args["environment"])
+
+
+# -- the operation's life around its one service call --------------------------------------
+def _waits(args: dict[str, Any]) -> bool:
+    return args.get("wait", True) is not False
+
+
+def operation(name: str, act: Callable[[StepRun, dict[str, Any]], None], *,
+              schema: dict[str, Any], check: Callable[..., None] | None = None,
+              needs_stack: bool = True) -> StepKind:
+    """A stack operation whose service call is ``act``. A refusal (a DualpathError) is an
+    outcome to compare, not a crash; unless ``wait: false``, the step waits until the stack
+    is done and the state after it is compared in full."""
+
+    def run(step_run: StepRun, args: dict[str, Any]) -> Outcome:
+        step_run.last_error = None
+        try:
+            act(step_run, args)
+        except DualpathError as exc:
+            step_run.last_error = type(exc).__name__
+            return {"error": step_run.last_error, "message": str(exc)}
+        if args.get("wait", True) and step_run.stack_id:
+            step_run.service.wait_stack(step_run.ctx, step_run.stack_id, timeout=timeout(args))
+        return {"error": None}
+
+    def semantics(checker: Any, at: list[str | int], args: dict[str, Any]) -> None:
+        if check is not None:
+            check(checker, at, args)
+        if isinstance(args.get("expect_error"), dict):
+            checker.per_engine(at + ["expect_error"], args["expect_error"])
+
+    def verify(step_run: StepRun, index: int, args: dict[str, Any], snap: dict[str, Any],
+               outcome: Outcome) -> list[Failure]:
+        expected = step_run.for_path(args.get("expect_error"))
+        if is_error(outcome["error"], expected):
+            return []
+        return [Failure(index, "expect_error", expected, outcome["error"],
+                        outcome.get("message")
+                        or f"the {name} returned {outcome['error'] or 'no error'}")]
+
+    return StepKind(name, schema, run, check=semantics, settles=_waits, verify=verify,
+                    needs_stack=needs_stack, operation=True, defs=DEFS)

@@ -1,0 +1,29 @@
+"""``signal: {resource: NAME, hook: H}``: release a resource paused at a hook. What follows
+is a race by construction: only the step's result is compared."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scenarios.steps.base import Outcome, StepKind, StepRun, no_error
+
+SCHEMA = {
+    "type": "object",
+    "required": ["resource", "hook"],
+    "additionalProperties": False,
+    "properties": {"resource": {"$ref": "#/$defs/resourceName"},
+                   "hook": {"$ref": "#/$defs/hook"}},
+}
+
+
+def run(step_run: StepRun, args: dict[str, Any]) -> Outcome:
+    step_run.service.signal_hook(step_run.ctx, step_run.stack(), args["resource"],
+                                 args["hook"])
+    return no_error()
+
+
+def check(checker: Any, at: list[str | int], args: dict[str, Any]) -> None:
+    checker.resource(at + ["resource"], args["resource"])
+
+
+STEP = StepKind("signal", SCHEMA, run, check=check, needs_stack=True)
