@@ -11,14 +11,14 @@ one of a resource the target template keeps.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import sqlalchemy as sa
 from oslo_log import log as logging
 
 from engines.convergence import propagate, resource_lock
-from engines.convergence.traversal import Traversals
+from engines.convergence.traversal import Traversals, stack_row
 from engines.convergence.traversal_state import TraversalState
 from engines.core import converge, stack_store
 from engines.core.db import Database
@@ -101,6 +101,17 @@ class CheckResource:
         self.rt = rt
         self.traversals = traversals
 
+    def still_current(self, stack_id: str, traversal_id: str) -> Callable[[], None]:
+        """A check asks this before each step that writes: a traversal superseded since
+        the check was sent may have been passed by its successor already (a rollback
+        that went by this resource), and what the stale check did then would stay."""
+        def check() -> None:
+            stack = stack_row(self.rt.db, stack_id)
+            if stack is None or stack.current_traversal != traversal_id:
+                raise converge.Superseded(
+                    f"traversal {traversal_id} of stack {stack_id} was superseded")
+        return check
+
     @contextlib.contextmanager
     def locked(self, row: Resource, stack_id: str, traversal_id: str) -> Iterator[None]:
         """Hold ``row``'s lock (breaking a dead engine's); raise Locked if a live one has it.
@@ -126,13 +137,18 @@ class CheckResource:
                template: Template, name: str, data: dict[str, Any],
                actions: ResourceActions) -> dict[str, Any]:
         defn = template.resources[name]
+        still_current = self.still_current(stack_id, traversal_id)
         current = [r for r in rows_named(self.rt.db, stack_id, name) if r.replaced_by is None]
+        if not current:
+            still_current()
         row = current[-1] if current else stack_store.add_resource(
             self.rt.db, stack_id, name, defn.concrete_type)
         with self.locked(row, stack_id, traversal_id):
             row = row_by_id(self.rt.db, row.id)
+            # converge asks still_current first of all, now that the lock is held: a
+            # newer traversal cannot pass this resource any more until it is released
             row = converge.converge(actions, template, row, InputLookup(data),
-                                    ReplacedRows(self.rt, stack_id)).row
+                                    ReplacedRows(self.rt, stack_id), still_current).row
             # the rows it was made against, so clean-ups can be ordered copy by copy
             required = sorted(data[dep]["id"] for dep in defn.requires
                               if "id" in data.get(dep, {}))
@@ -158,6 +174,7 @@ class CheckResource:
             row = row_by_id(self.rt.db, row_id)
             if row is None or wanted(row):  # a rollback brought it back meanwhile
                 return {}
+            self.still_current(stack_id, traversal_id)()
             LOG.info("stack %s: traversal %s cleans up resource %s (id %s)", stack_id,
                      traversal_id, row.name, row.id)
             actions.delete(row, state.hooks_for_delete(row.name),

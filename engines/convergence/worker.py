@@ -22,6 +22,7 @@ from engines.convergence.check_resource import CheckResource, Locked, row_by_id
 from engines.convergence.graph import BARRIER, Graph, Node, cleanup_row_id
 from engines.convergence.traversal import Traversals, stack_row
 from engines.convergence.traversal_state import TraversalState
+from engines.core.converge import Superseded
 from engines.core.errors import Cancelled, ResourceFailure
 from engines.core.models import Resource
 from engines.core.resource_actions import ResourceActions
@@ -84,6 +85,9 @@ class Worker:
             else:
                 output = self._cleanup(stack_id, traversal_id, template, cleanup_row_id(name),
                                        state, actions)
+        except Superseded as exc:
+            LOG.info("stack %s: check of %s stopped before acting: %s", stack_id, name, exc)
+            return
         except (Locked, Cancelled):
             return
         except ResourceFailure as exc:
