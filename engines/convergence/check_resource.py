@@ -121,9 +121,10 @@ class CheckResource:
             if holder and not is_alive(self.rt.db, holder, self.rt.conf.service_stale_after):
                 resource_lock.break_lock(self.rt.db, row.id, holder)
             if not resource_lock.try_acquire(self.rt.db, row.id, self.rt.engine_id):
-                LOG.info("stack %s: resource %s (id %s) is held by engine %s; traversal %s "
-                         "leaves it to the holder", stack_id, row.name, row.id, holder,
-                         traversal_id)
+                # resource_lock logs the refusal; this says which traversal gave up
+                LOG.debug("stack %s: resource %s (id %s) is held by engine %s; traversal %s "
+                          "leaves it to the holder", stack_id, row.name, row.id, holder,
+                          traversal_id)
                 raise Locked(row.name)
         try:
             yield
