@@ -14,7 +14,7 @@ from oslo_config import cfg
 from engines.core import config, db, hooks, snapshot, stack_store, waiting
 from engines.core.config import database_url, new_conf
 from engines.core.context import RequestContext
-from engines.core.errors import InvalidOperation, PathNotAvailable
+from engines.core.errors import InvalidOperation, PathNotAvailable, ValidationError
 from engines.core.liveness import Heartbeat
 from engines.core.models import Stack
 from engines.core.path import CONVERGENCE, LEGACY, PATH_NAMES, EnginePath, StackRequest
@@ -119,12 +119,19 @@ class EngineService:
         return self._path_named(CONVERGENCE if stack.convergence else LEGACY)
 
     def _request(self, template: Any, environment: Any, parameters: dict[str, Any] | None,
-                 disable_rollback: bool, timeout: int | None, source: str | None) -> StackRequest:
+                 disable_rollback: bool, timeout: int | None, source: str | None,
+                 stack: Stack | None = None) -> StackRequest:
+        check_timeout(timeout)
         tmpl = parse(template, environment, parameters or {},
                      max_template_size=self.conf.max_template_size,
                      max_resources=self.conf.max_resources_per_stack, source=source)
+        # a hook may name a resource the stack has that the new template removes
+        names = set(tmpl.resources)
+        if stack is not None:
+            names.update(row.name for row in stack_store.resources(self.rt.db, stack.id))
+        tmpl.environment.check_hook_names(names)
         return StackRequest(tmpl, dict(parameters or {}), disable_rollback,
-                            timeout or self.conf.stack_action_timeout)
+                            int(timeout) if timeout else self.conf.stack_action_timeout)
 
     # -- operations -----------------------------------------------------------------------
     def create_stack(self, ctx: RequestContext, name: str, template: Any,
@@ -148,7 +155,7 @@ class EngineService:
         path = self._path_of(stack)
         request = self._request(template, environment, parameters,
                                 stack.disable_rollback if disable_rollback is None
-                                else disable_rollback, timeout, source)
+                                else disable_rollback, timeout, source, stack)
         path.update(ctx, stack, request)
 
     def delete_stack(self, ctx: RequestContext, stack_id: str) -> None:
@@ -160,11 +167,22 @@ class EngineService:
         stack = stack_store.get(self.rt.db, stack_id, ctx.project_id, include_deleted=False)
         self._path_of(stack).rollback(ctx, stack)
 
+    def cancel_stack(self, ctx: RequestContext, stack_id: str, rollback: bool = True) -> None:
+        """Stop the stack's create or update in progress; its running resource actions
+        are cancelled (<ACTION>_FAILED "<ACTION> cancelled"). With ``rollback`` the stack
+        then rolls back (a create: to nothing, ROLLBACK_COMPLETE with nothing left in the
+        cloud); without, it ends <ACTION>_FAILED "Stack <ACTION> cancelled", keeping what
+        was done. InvalidOperation, changing nothing, when nothing is in progress."""
+        stack = stack_store.get(self.rt.db, stack_id, ctx.project_id, include_deleted=False)
+        self._path_of(stack).cancel(ctx, stack, rollback)
+
     def signal_hook(self, ctx: RequestContext, stack_id: str, resource_name: str,
-                    hook: str) -> None:
+                    hook: str) -> str:
+        """Release ``hook`` of ``resource_name``; returns what happened (a pause whose
+        operation was stopped or superseded meanwhile is answered, not refused)."""
         stack = stack_store.get(self.rt.db, stack_id, ctx.project_id, include_deleted=False)
         self._path_of(stack)  # a stack whose path is missing cannot be acted on
-        hooks.signal(self.rt.db, stack.id, resource_name, hook, self.rt.engine_id)
+        return hooks.signal(self.rt.db, stack.id, resource_name, hook, self.rt.engine_id)
 
     # -- observation ----------------------------------------------------------------------
     def show_stack(self, ctx: RequestContext, stack_id: str) -> dict[str, Any]:
@@ -227,6 +245,16 @@ class EngineService:
             return None
         what = f"resource {name} to reach {hook or status}"
         return self.wait_until(reached, timeout, what)
+
+
+def check_timeout(timeout: Any) -> None:
+    """A stack timeout is a whole number of seconds, more than 0 (None: the default)."""
+    if timeout is None:
+        return
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0 \
+            or timeout != int(timeout):
+        raise ValidationError("timeout", "must be a whole number of seconds, more than 0, "
+                              f"got {timeout!r}")
 
 
 # -- the engine's database, as its callers manage it --------------------------------------

@@ -1,6 +1,8 @@
-"""Hooks (breakpoints): an action pauses before pre-create/pre-update/pre-delete of a
-resource until a user signals it. The pending mark lives in ``resource_data`` so that the
-signal reaches a worker in any process."""
+"""Hooks (breakpoints): an action pauses at a resource's pre-/post- create, update or
+delete hook until a user signals it. The pending mark lives in ``resource_data`` so that
+the signal reaches a worker in any process. A pause its operation gave up (stopped, or
+superseded by a newer one) leaves a *released* mark instead, so that a signal arriving
+after it gets a clear answer rather than "not paused"."""
 
 from __future__ import annotations
 
@@ -13,9 +15,10 @@ from engines.core import events, waiting
 from engines.core.db import Database
 from engines.core.errors import Cancelled, InvalidOperation, NotFound
 from engines.core.models import Resource, ResourceData
-from engines.core.status import HOOK_TYPES, IN_PROGRESS
+from engines.core.status import HOOK_TYPES
 
 PENDING = "pending"
+RELEASED = "released: "  # + why; the pause is over without a signal
 LOG = logging.getLogger(__name__)
 
 
@@ -28,8 +31,9 @@ def set_pending(db: Database, row: Resource, hook: str, action: str, engine_id: 
         s.execute(sa.delete(ResourceData).where(ResourceData.resource_id == row.id,
                                                 ResourceData.key == _key(hook)))
         s.add(ResourceData(resource_id=row.id, key=_key(hook), value=PENDING))
-        events.emit(s, row.stack_id, row.name, action, IN_PROGRESS,
-                    f"paused until Hook {hook} is cleared",
+        # as Heat: the resource keeps the state it had, the event says what waits
+        events.emit(s, row.stack_id, row.name, row.action, row.status,
+                    f"{action} paused until Hook {hook} is cleared",
                     physical_id=row.physical_resource_id, resource_type=row.type,
                     engine_id=engine_id)
     LOG.info("stack %s: resource %s (id %s) reached hook %s during %s; paused until it is "
@@ -45,18 +49,28 @@ def is_pending(db: Database, resource_id: int, hook: str) -> bool:
 def wait_cleared(db: Database, row: Resource, hook: str, cancelled: Callable[[], bool],
                  poll_interval: float) -> None:
     """Block until the hook is signalled; raise Cancelled if the operation is stopped (the
-    pending mark is removed then, so a stale breakpoint blocks nobody)."""
+    pending mark becomes a released one then, so a stale breakpoint blocks nobody and a
+    late signal is answered)."""
     def released() -> bool:
         if not is_pending(db, row.id, hook):
             return True
         if cancelled():
-            clear_mark(db, row.id, hook)
+            mark_released(db, row.id, hook, "its operation was stopped or superseded")
             LOG.info("stack %s: hook %s of resource %s (id %s) cancelled: its operation "
                      "was stopped", row.stack_id, hook, row.name, row.id)
             raise Cancelled(row.name)
         return False
     waiting.wait_until(released, timeout=None, interval=poll_interval,
                        what=f"hook {hook} of {row.name} to be signalled")
+
+
+def mark_released(db: Database, resource_id: int, hook: str, why: str) -> None:
+    """A pending pause is over without a signal (only if it is still pending: a signal
+    that came first wins)."""
+    with db.session() as s:
+        s.execute(sa.update(ResourceData).where(
+            ResourceData.resource_id == resource_id, ResourceData.key == _key(hook),
+            ResourceData.value == PENDING).values(value=RELEASED + why))
 
 
 def clear_mark(db: Database, resource_id: int, hook: str) -> None:
@@ -80,8 +94,10 @@ def pending_hooks(db: Database, stack_id: str) -> dict[str, list[str]]:
     return found
 
 
-def signal(db: Database, stack_id: str, resource_name: str, hook: str, engine_id: str) -> None:
-    """Release ``hook`` on ``resource_name``; an error if it is not paused there."""
+def signal(db: Database, stack_id: str, resource_name: str, hook: str,
+           engine_id: str) -> str:
+    """Release ``hook`` on ``resource_name``; an error if it is not paused there. A pause
+    its operation already gave up is answered, not refused: what was released and why."""
     if hook not in HOOK_TYPES:
         raise InvalidOperation(f"unknown hook {hook!r}; expected one of {', '.join(HOOK_TYPES)}")
     with db.session() as s:
@@ -94,11 +110,22 @@ def signal(db: Database, stack_id: str, resource_name: str, hook: str, engine_id
             ResourceData.resource_id.in_(ids), ResourceData.key == _key(hook),
             ResourceData.value == PENDING)).rowcount
         if not cleared:
-            raise InvalidOperation(
-                f"resource {resource_name!r} is not paused at hook {hook!r}")
+            gone = s.scalar(sa.select(ResourceData.value).where(
+                ResourceData.resource_id.in_(ids), ResourceData.key == _key(hook),
+                ResourceData.value.like(RELEASED + "%")))
+            if gone is None:
+                raise InvalidOperation(
+                    f"resource {resource_name!r} is not paused at hook {hook!r}")
+            s.execute(sa.delete(ResourceData).where(
+                ResourceData.resource_id.in_(ids), ResourceData.key == _key(hook)))
+            answer = (f"hook {hook} on {resource_name} was already released: "
+                      f"{gone[len(RELEASED):]}")
+            LOG.info("stack %s: %s", stack_id, answer)
+            return answer
         row = rows[-1]
         events.emit(s, stack_id, resource_name, row.action, row.status,
                     f"Hook {hook} is cleared", physical_id=row.physical_resource_id,
                     resource_type=row.type, engine_id=engine_id)
     LOG.info("stack %s: hook %s of resource %s released by a signal", stack_id, hook,
              resource_name)
+    return f"hook {hook} on {resource_name} released"

@@ -190,12 +190,6 @@ def _parse(template: Any, environment: Any, given: Any, max_size: int, max_resou
         raise ParameterError("parameters", f"must be a mapping, got {kind(given)}")
     values = resolve_values(schemas, given, env.parameters, env.parameter_defaults)
     resources = _parse_resources(raw.get("resources"), env, values, max_resources)
-    for name in env.hooks:
-        if name not in resources:
-            raise InvalidReference(
-                f"environment.resource_registry.resources.{name}",
-                f"hooks set on {name!r}, a resource the template does not have",
-            )
     _check_cycles(resources)
     scope = Scope(values, {name: defn.plugin for name, defn in resources.items()})
     outputs = _parse_outputs(raw.get("outputs"), scope)
@@ -284,7 +278,7 @@ def _parse_resource(name: str, spec: dict, resolved: tuple[str, type[Resource]],
         name=name, type=spec["type"], concrete_type=concrete, plugin=plugin,
         properties=properties, depends_on=depends_on,
         requires=frozenset(depends_on) | {ref.resource for ref in refs},
-        deletion_policy=policy, hooks=env.hooks.get(name, frozenset()),
+        deletion_policy=policy, hooks=env.hooks_for(name),
     )
 
 
