@@ -19,12 +19,12 @@ from engines.core.liveness import Heartbeat
 from engines.core.models import Stack
 from engines.core.path import CONVERGENCE, LEGACY, PATH_NAMES, EnginePath, StackRequest
 from engines.core.runtime import Runtime
-from engines.core.status import IN_PROGRESS, is_terminal
+from engines.core.status import HOOK_TYPES, IN_PROGRESS, is_terminal
 from engines.core.template import parse
 from engines.core.urls import safe_url
 from engines.observe import CloudView
 
-__all__ = ["CONVERGENCE", "LEGACY", "PATH_NAMES", "CloudView", "EngineService",
+__all__ = ["CONVERGENCE", "HOOK_TYPES", "LEGACY", "PATH_NAMES", "CloudView", "EngineService",
            "database_url", "dispose_connections", "ensure_schema", "new_conf", "safe_url",
            "schema_drift"]
 
