@@ -16,7 +16,7 @@ from engines.convergence import sync_point
 from engines.convergence.graph import Graph
 from engines.convergence.messaging import WorkerClient
 from engines.convergence.traversal_state import TraversalState
-from engines.core import events, stack_store
+from engines.core import events, hooks, stack_store
 from engines.core.db import Database
 from engines.core.models import RawTemplate, Resource, Stack, utcnow
 from engines.core.path import stored_template
@@ -111,6 +111,8 @@ class Traversals:
         LOG.info("stack %s: traversal %s started: %s to template %s, %d nodes", stack_id,
                  traversal_id, action, template_id, len(graph.nodes))
         sync_point.purge(self.rt.db, stack_id, keep_traversal=traversal_id)
+        hooks.release_all(self.rt.db, stack_id,
+                          f"its operation was superseded (a new {action.lower()})")
         if not graph.nodes:
             self.complete(stack_id, traversal_id)
         for name, is_update in graph.leaves():
@@ -210,6 +212,7 @@ class Traversals:
         LOG.info("stack %s: traversal %s stopped (%s_FAILED): %s", stack_id, traversal_id,
                  action, reason)
         sync_point.purge(self.rt.db, stack_id, traversal=traversal_id)
+        hooks.release_all(self.rt.db, stack_id, f"its operation ended: {reason}")
         if rollback:
             self.rollback(stack_id, "Stack ROLLBACK started")
         return True

@@ -40,21 +40,27 @@ def set_pending(db: Database, row: Resource, hook: str, action: str, engine_id: 
              "signalled", row.stack_id, row.name, row.id, hook, action)
 
 
-def is_pending(db: Database, resource_id: int, hook: str) -> bool:
+def mark(db: Database, resource_id: int, hook: str) -> str | None:
+    """The hook's mark: PENDING, a released one, or None (no pause, or signalled)."""
     with db.session() as s:
         return s.scalar(sa.select(ResourceData.value).where(
-            ResourceData.resource_id == resource_id, ResourceData.key == _key(hook))) == PENDING
+            ResourceData.resource_id == resource_id, ResourceData.key == _key(hook)))
+
+
+def is_pending(db: Database, resource_id: int, hook: str) -> bool:
+    return mark(db, resource_id, hook) == PENDING
 
 
 def wait_cleared(db: Database, row: Resource, hook: str, cancelled: Callable[[], bool],
                  poll_interval: float) -> None:
     """Block until the hook is signalled; raise Cancelled if the operation is stopped (the
     pending mark becomes a released one then, so a stale breakpoint blocks nobody and a
-    late signal is answered)."""
+    late signal is answered) or the mark was released for it (``release_all``)."""
     def released() -> bool:
-        if not is_pending(db, row.id, hook):
+        value = mark(db, row.id, hook)
+        if value is None:
             return True
-        if cancelled():
+        if value != PENDING or cancelled():
             mark_released(db, row.id, hook, "its operation was stopped or superseded")
             LOG.info("stack %s: hook %s of resource %s (id %s) cancelled: its operation "
                      "was stopped", row.stack_id, hook, row.name, row.id)
@@ -62,6 +68,21 @@ def wait_cleared(db: Database, row: Resource, hook: str, cancelled: Callable[[],
         return False
     waiting.wait_until(released, timeout=None, interval=poll_interval,
                        what=f"hook {hook} of {row.name} to be signalled")
+
+
+def release_all(db: Database, stack_id: str, why: str) -> int:
+    """Every pause of the stack's operation ends now (it was stopped or superseded): the
+    API call that stops it says so before it returns, so that nobody waiting for a hook
+    mistakes the old operation's pause for the new one's; the paused actions see it and
+    stop. Returns how many pauses were released."""
+    with db.session() as s:
+        ids = sa.select(Resource.id).where(Resource.stack_id == stack_id)
+        released = s.execute(sa.update(ResourceData).where(
+            ResourceData.resource_id.in_(ids), ResourceData.key.like("hook:%"),
+            ResourceData.value == PENDING).values(value=RELEASED + why)).rowcount
+    if released:
+        LOG.info("stack %s: %d pending hook(s) released: %s", stack_id, released, why)
+    return released
 
 
 def mark_released(db: Database, resource_id: int, hook: str, why: str) -> None:
@@ -116,8 +137,8 @@ def signal(db: Database, stack_id: str, resource_name: str, hook: str,
             if gone is None:
                 raise InvalidOperation(
                     f"resource {resource_name!r} is not paused at hook {hook!r}")
-            s.execute(sa.delete(ResourceData).where(
-                ResourceData.resource_id.in_(ids), ResourceData.key == _key(hook)))
+            # the mark stays: the paused action, if it has not looked yet, must still
+            # see that it was released for its operation's end, not by this signal
             answer = (f"hook {hook} on {resource_name} was already released: "
                       f"{gone[len(RELEASED):]}")
             LOG.info("stack %s: %s", stack_id, answer)

@@ -94,6 +94,7 @@ class Path(EnginePath):
             op = self._ops.get(stack.id)
             if op is not None:
                 op.request(DELETE)
+                hooks.release_all(self.rt.db, stack.id, "its operation was stopped by a delete")
                 return
             # a lock held elsewhere is taken over: delete is always allowed, and the other
             # engine's operation stops when it sees it no longer holds the lock
@@ -128,6 +129,7 @@ class Path(EnginePath):
             # the operation runs on another engine: take its lock (it stops when it sees
             # the lock gone, writing nothing more) and end the operation here
             stack_lock.acquire(self.rt, stack.id, steal_from_live=True)
+            hooks.release_all(self.rt.db, stack.id, "its operation was cancelled")
             LOG.info("stack %s: legacy %s of another engine cancelled", stack.id,
                      stack.action)
             self._fail_cancelled(stack.id, stack.action)
@@ -146,6 +148,7 @@ class Path(EnginePath):
         LOG.info("stack %s: legacy %s cancelled%s", stack.id, op.kind,
                  ", then rolled back" if then == ROLLBACK else "")
         op.request(then)
+        hooks.release_all(self.rt.db, stack.id, "its operation was cancelled")
 
     def is_busy(self, stack: Stack) -> bool:
         return stack_lock.holder(self.rt, stack.id) is not None
