@@ -14,7 +14,7 @@ from oslo_log import log as logging
 from engines.core import events, waiting
 from engines.core.db import Database
 from engines.core.errors import Cancelled, InvalidOperation, NotFound
-from engines.core.models import Resource, ResourceData
+from engines.core.models import Resource, ResourceData, Stack
 from engines.core.status import HOOK_TYPES
 
 PENDING = "pending"
@@ -26,13 +26,24 @@ def _key(hook: str) -> str:
     return f"hook:{hook}"
 
 
-def set_pending(db: Database, row: Resource, hook: str, action: str, engine_id: str) -> None:
+def _resource_ids(stack_id: str) -> sa.Select:
+    """The resources of the stack, with those of its legacy backup stack: an old copy
+    kept there pauses at its delete hooks under the stack's name too."""
+    owned = sa.select(Stack.id).where(Stack.owner_id == stack_id, Stack.backup.is_(True))
+    return sa.select(Resource.id).where(sa.or_(Resource.stack_id == stack_id,
+                                               Resource.stack_id.in_(owned)))
+
+
+def set_pending(db: Database, row: Resource, hook: str, action: str, engine_id: str,
+                stack_id: str | None = None) -> None:
+    """Mark ``row`` paused at ``hook``; the event goes to ``stack_id`` (default: the
+    row's stack; a legacy backup copy's pause is told in the stack it belongs to)."""
     with db.session() as s:
         s.execute(sa.delete(ResourceData).where(ResourceData.resource_id == row.id,
                                                 ResourceData.key == _key(hook)))
         s.add(ResourceData(resource_id=row.id, key=_key(hook), value=PENDING))
         # as Heat: the resource keeps the state it had, the event says what waits
-        events.emit(s, row.stack_id, row.name, row.action, row.status,
+        events.emit(s, stack_id or row.stack_id, row.name, row.action, row.status,
                     f"{action} paused until Hook {hook} is cleared",
                     physical_id=row.physical_resource_id, resource_type=row.type,
                     engine_id=engine_id)
@@ -76,9 +87,8 @@ def release_all(db: Database, stack_id: str, why: str) -> int:
     mistakes the old operation's pause for the new one's; the paused actions see it and
     stop. Returns how many pauses were released."""
     with db.session() as s:
-        ids = sa.select(Resource.id).where(Resource.stack_id == stack_id)
         released = s.execute(sa.update(ResourceData).where(
-            ResourceData.resource_id.in_(ids), ResourceData.key.like("hook:%"),
+            ResourceData.resource_id.in_(_resource_ids(stack_id)), ResourceData.key.like("hook:%"),
             ResourceData.value == PENDING).values(value=RELEASED + why)).rowcount
     if released:
         LOG.info("stack %s: %d pending hook(s) released: %s", stack_id, released, why)
@@ -106,7 +116,7 @@ def pending_hooks(db: Database, stack_id: str) -> dict[str, list[str]]:
         rows = s.execute(
             sa.select(Resource.name, ResourceData.key)
             .join(ResourceData, ResourceData.resource_id == Resource.id)
-            .where(Resource.stack_id == stack_id, ResourceData.value == PENDING,
+            .where(Resource.id.in_(_resource_ids(stack_id)), ResourceData.value == PENDING,
                    ResourceData.key.like("hook:%"))
         ).all()
     found: dict[str, list[str]] = {}
@@ -123,13 +133,17 @@ def signal(db: Database, stack_id: str, resource_name: str, hook: str,
         raise InvalidOperation(f"unknown hook {hook!r}; expected one of {', '.join(HOOK_TYPES)}")
     with db.session() as s:
         rows = list(s.scalars(sa.select(Resource).where(
-            Resource.stack_id == stack_id, Resource.name == resource_name)))
+            Resource.id.in_(_resource_ids(stack_id)), Resource.name == resource_name)
+            .order_by(Resource.id)))
         if not rows:
             raise NotFound(f"resource {resource_name!r} not found in stack {stack_id}")
         ids = [r.id for r in rows]
-        cleared = s.execute(sa.delete(ResourceData).where(
+        paused = set(s.scalars(sa.select(ResourceData.resource_id).where(
             ResourceData.resource_id.in_(ids), ResourceData.key == _key(hook),
-            ResourceData.value == PENDING)).rowcount
+            ResourceData.value == PENDING)))
+        cleared = s.execute(sa.delete(ResourceData).where(
+            ResourceData.resource_id.in_(paused), ResourceData.key == _key(hook),
+            ResourceData.value == PENDING)).rowcount if paused else 0
         if not cleared:
             gone = s.scalar(sa.select(ResourceData.value).where(
                 ResourceData.resource_id.in_(ids), ResourceData.key == _key(hook),
@@ -143,7 +157,7 @@ def signal(db: Database, stack_id: str, resource_name: str, hook: str,
                       f"{gone[len(RELEASED):]}")
             LOG.info("stack %s: %s", stack_id, answer)
             return answer
-        row = rows[-1]
+        row = [r for r in rows if r.id in paused][-1]  # the copy that was paused
         events.emit(s, stack_id, resource_name, row.action, row.status,
                     f"Hook {hook} is cleared", physical_id=row.physical_resource_id,
                     resource_type=row.type, engine_id=engine_id)

@@ -76,7 +76,7 @@ class ResourceActions:
         resource keeps the state it has meanwhile (Heat's ``_break_if_required``)."""
         if hook not in hooks_matching(self.hooks, row.name):
             return
-        hooks.set_pending(self.rt.db, row, hook, action, self.rt.engine_id)
+        hooks.set_pending(self.rt.db, row, hook, action, self.rt.engine_id, self.stack_id)
         try:
             hooks.wait_cleared(self.rt.db, row, hook, self.hook_cancelled,
                                self.rt.poll_interval)
