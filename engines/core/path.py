@@ -27,6 +27,8 @@ class StackRequest:
         self.parameters = parameters
         self.disable_rollback = disable_rollback
         self.timeout = timeout
+        self.owner_id: str | None = None  # a nested stack's parent, and its root
+        self.root_id: str | None = None
 
     @property
     def raw(self) -> dict[str, Any]:
@@ -82,7 +84,8 @@ class EnginePath(abc.ABC):
             environment=request.environment, parameters=request.parameters,
             convergence=self.name == CONVERGENCE, action=CREATE, status=IN_PROGRESS,
             disable_rollback=request.disable_rollback, timeout=request.timeout,
-            engine_id=self.rt.engine_id, files=request.files, **extra)
+            engine_id=self.rt.engine_id, files=request.files, owner_id=request.owner_id,
+            root_id=request.root_id, **extra)
 
 
 def stored_template(rt: Runtime, template_id: int, parameters: dict[str, Any] | None

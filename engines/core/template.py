@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn, Protocol
 
-from engines.core import functions, hot, outputs, registry
+from engines.core import functions, hot, outputs, registry, template_checks, template_resource
 from engines.core.conditions import OMITTED, Conditions
 from engines.core.dependencies import Dependencies
 from engines.core.environment import Environment, parse_environment
@@ -21,6 +21,7 @@ from engines.core.errors import (
 )
 from engines.core.functions import Reference, Scope, StaticSource, Unresolved
 from engines.core.parameters import ParameterSchema, check_groups, parse_schemas, resolve_values
+from engines.core.plugins.stack_resource import DIGEST, TemplateResource
 from engines.core.properties import coerce_all
 from engines.core.resource import Resource
 from engines.core.yaml_loader import child, kind, load_document, reject_unknown_keys
@@ -149,7 +150,10 @@ class Template:
         try:
             values = {key: functions.resolve(snippet, child(base, key), source)
                       for key, snippet in defn.properties.items()}
-            return _typed_properties(name, defn.plugin, values, frozenset())
+            typed = _typed_properties(name, defn.plugin, values, frozenset())
+            if getattr(defn.plugin, "nested_file", None) is not None:
+                typed[DIGEST] = template_checks.digest(self.files.get(defn.plugin.nested_file, ""))
+            return typed
         except ValidationError as exc:
             _reraise_with_source(exc, self.source)
 
@@ -168,33 +172,24 @@ def parse(
     max_resources: int = 1000,
     source: str | None = None,
     files: Mapping[str, Any] | None = None,
+    nesting: tuple[str, ...] = (),
+    max_nested_depth: int = template_resource.DEFAULT_MAX_DEPTH,
 ) -> Template:
     """Load and validate everything; raise a ValidationError subclass naming the place
     (``.path``), the reason (``.reason``) and, when given, the file (``.source``).
     ``environment`` may be a list of environments, merged in order; ``files`` is the
-    map ``get_file`` (and template resources) read from."""
+    map ``get_file`` (and template resources) read from. ``nesting`` names the templates
+    above this one, for a nested template (recursion and depth are refused)."""
     try:
         return _parse(template, environment, parameters, max_template_size, max_resources,
-                      source, _files(files))
+                      source, template_checks.check_files(files), (nesting, max_nested_depth))
     except ValidationError as exc:
         _reraise_with_source(exc, source)
 
 
-def _files(files: Any) -> dict[str, str]:
-    if files is None:
-        return {}
-    if not isinstance(files, Mapping):
-        raise ValidationError("files", f"must be a mapping of names to contents, "
-                                       f"got {kind(files)}")
-    for name, content in files.items():
-        if not isinstance(name, str) or not isinstance(content, str):
-            raise ValidationError(child("files", str(name)),
-                                  f"a file's content must be text, got {kind(content)}")
-    return dict(files)
-
-
 def _parse(template: Any, environment: Any, given: Any, max_size: int, max_resources: int,
-           source: str | None, files: dict[str, str]) -> Template:
+           source: str | None, files: dict[str, str],
+           nesting: tuple[tuple[str, ...], int]) -> Template:
     raw = load_document(template, what="template", max_size=max_size)
     env = parse_environment(environment, max_size=max_size)
     version = hot.check_version(raw)
@@ -212,7 +207,7 @@ def _parse(template: Any, environment: Any, given: Any, max_size: int, max_resou
         raise ParameterError("parameters", f"must be a mapping, got {kind(given)}")
     values = resolve_values(schemas, given, env.parameters, env.parameter_defaults)
     conds = Conditions(raw.get("conditions"), version, values, files)
-    context = _Context(version, files, conds)
+    context = _Context(version, files, conds, nesting[0], nesting[1], max_size)
     resources, disabled = _parse_resources(raw.get("resources"), env, values, max_resources,
                                            context)
     for name in env.hooks:
@@ -221,7 +216,7 @@ def _parse(template: Any, environment: Any, given: Any, max_size: int, max_resou
                 f"environment.resource_registry.resources.{name}",
                 f"hooks set on {name!r}, a resource the template does not have",
             )
-    _check_cycles(resources)
+    template_checks.check_cycles(resources)
     scope = Scope(values, {name: defn.plugin for name, defn in resources.items()}, version,
                   files, disabled)
     return Template(
@@ -239,6 +234,9 @@ class _Context:
     version: str
     files: dict[str, str]
     conditions: Conditions
+    chain: tuple[str, ...] = ()  # the templates above this one
+    max_depth: int = template_resource.DEFAULT_MAX_DEPTH
+    max_size: int = 524288
 
 
 def _mapping(value: Any, path: str) -> dict:
@@ -278,13 +276,21 @@ def _parse_resources(section: Any, env: Environment, params: dict[str, Any],
                 spec["condition"], child(path, "condition")):
             continue  # not in the stack, as in Heat
         aliases = {**env.aliases, **env.resource_types.get(name, {})}
-        types[name] = registry.resolve_type(type_name, aliases, path=child(path, "type"))
+        target = template_resource.follow_aliases(type_name, aliases)
+        if template_resource.is_template_type(target):
+            where = child(path, "type")
+            template_resource.check_nesting(target, context.chain, context.max_depth, where)
+            plugin, _ = template_resource.plugin_for(target, context.files, where,
+                                                     context.max_size)
+            types[name] = (target, plugin)
+        else:
+            types[name] = registry.resolve_type(type_name, aliases, path=child(path, "type"))
         enabled[name] = _expand(spec, path, context.conditions)
     disabled = frozenset(specs) - frozenset(enabled)
     scope = Scope(params, {name: plugin for name, (_, plugin) in types.items()},
                   context.version, context.files, disabled)
     return {
-        name: _parse_resource(name, spec, types[name], scope, env)
+        name: _parse_resource(name, spec, types[name], scope, env, context)
         for name, spec in enabled.items()
     }, disabled
 
@@ -300,7 +306,7 @@ def _expand(spec: dict, path: str, conds: Conditions) -> dict:
 
 
 def _parse_resource(name: str, spec: dict, resolved: tuple[str, type[Resource]], scope: Scope,
-                    env: Environment) -> ResourceDefinition:
+                    env: Environment, context: _Context) -> ResourceDefinition:
     path = child("resources", name)
     concrete, plugin = resolved
     policy = spec.get("deletion_policy", DELETE_POLICY)
@@ -321,7 +327,10 @@ def _parse_resource(name: str, spec: dict, resolved: tuple[str, type[Resource]],
             raise DependencyCycle(
                 ref.path, f"resource {name!r} depends on itself (through {ref.function})"
             )
-    _check_static_properties(name, plugin, properties, scope)
+    values, pending = _check_static_properties(name, plugin, properties, scope)
+    if issubclass(plugin, TemplateResource):
+        template_resource.check_nested(name, plugin, properties, values, pending, context,
+                                       env.aliases)
     return ResourceDefinition(
         name=name, type=spec["type"], concrete_type=concrete, plugin=plugin,
         properties=properties, depends_on=depends_on,
@@ -360,7 +369,7 @@ def _parse_depends_on(name: str, value: Any, scope: Scope) -> tuple[str, ...]:
 
 
 def _check_static_properties(name: str, plugin: type[Resource], properties: dict[str, Any],
-                             scope: Scope) -> None:
+                             scope: Scope) -> tuple[dict[str, Any], frozenset[str]]:
     """Type-check what parameters alone decide; what needs a resource waits for it."""
     source = StaticSource(scope.parameters, scope.files)
     base = f"resources.{name}.properties"
@@ -371,18 +380,4 @@ def _check_static_properties(name: str, plugin: type[Resource], properties: dict
             values[key] = functions.resolve(snippet, child(base, key), source)
         except Unresolved:
             pending.add(key)
-    _typed_properties(name, plugin, values, frozenset(pending))
-
-
-def _check_cycles(resources: dict[str, ResourceDefinition]) -> None:
-    loop = Dependencies({name: defn.requires for name, defn in resources.items()}).find_cycle()
-    if loop is None:
-        return
-    # the same loop whichever resource the search met first: it starts at the one written
-    # first in the template
-    rank = {name: i for i, name in enumerate(resources)}
-    loop = loop[:-1]
-    first = min(range(len(loop)), key=lambda i: rank[loop[i]])
-    loop = loop[first:] + loop[:first]
-    raise DependencyCycle(child("resources", loop[0]),
-                          "dependency cycle: " + " -> ".join([*loop, loop[0]]))
+    return _typed_properties(name, plugin, values, frozenset(pending)), frozenset(pending)
