@@ -10,7 +10,7 @@
 
 Expand-only: both columns are nullable with no default, so every existing template has
 no files and every existing stack is a root (NULL). Code of the previous release does not
-name them and keeps working. The table locks are taken with a short timeout, as in 0002.
+name them and keeps working. Lock and statement waits are bounded, as in 0002.
 
 Revision ID: 0004_nested_stacks
 Revises: 0003_convergence_schema
@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from engines.core.models import JSONText
-from migrations import add_columns_online, short_lock_wait
+from migrations import add_columns_online, bounded_ddl
 
 revision: str = "0004_nested_stacks"
 down_revision: str | Sequence[str] | None = "0003_convergence_schema"
@@ -33,14 +33,14 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with short_lock_wait():
+    with bounded_ddl():
         add_columns_online("raw_template", [sa.Column("files", JSONText(), nullable=True)])
         add_columns_online("stack", [sa.Column("root_id", sa.String(36), nullable=True)])
 
 
 def downgrade() -> None:
     # nested stacks would read as top-level ones: downgrade only once they are gone
-    with short_lock_wait():
+    with bounded_ddl():
         with op.batch_alter_table("stack") as batch:
             batch.drop_column("root_id")
         with op.batch_alter_table("raw_template") as batch:
