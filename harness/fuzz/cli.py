@@ -17,7 +17,7 @@ from rich.progress import BarColumn, Progress, TextColumn
 
 from harness.fuzz.campaign import Campaign, CampaignOptions, CaseRecord, Found
 from harness.fuzz.findings import replay, write_finding
-from harness.fuzz.mutants import catalogue
+from harness.fuzz.mutants import catalogue, replayable
 from harness.fuzz.oracle import Oracle, OracleOptions
 from harness.fuzz.story import PATHS
 
@@ -142,7 +142,8 @@ def handle(args: argparse.Namespace) -> int:
 def _written(found: Found, args: argparse.Namespace,
              oracle_options: OracleOptions) -> tuple[Found, Path, str | None]:
     path = write_finding(found, args.findings, args.seed, args.mutant)
-    verdict = None if args.no_replay else replay(path, oracle_options)
+    replays = not args.no_replay and replayable(args.mutant)
+    verdict = replay(path, oracle_options) if replays else None
     return found, path, verdict
 
 

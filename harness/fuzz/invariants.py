@@ -32,7 +32,7 @@ INVARIANTS = {
     TRANSITIONS_END: "every resource transition that starts also ends",
     QUIET: "nothing changes the cloud after an operation has finished",
 }
-QUIET_WINDOW = 0.3  # s, after the last step: longer than any generated slow action's tick
+QUIET_WINDOW = 0.2  # s, after the last step: a late write shows within a slow action's tick
 PREFIX = "invariant:"
 
 

@@ -1,19 +1,37 @@
-"""The mutants the fuzzer can run against (the harness's, which include those aimed where
-the paths are hardest), each with the one line that says what it breaks."""
+"""The mutants the fuzzer can run against: the harness's (which ``dualpath run --mutant``
+knows too) and those aimed where the paths are hardest (harness/mutants_hard.py), each
+with the one line that says what it breaks."""
 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 
-from harness.fuzz.pipeline import HARNESS_MUTANTS
+from harness.fuzz.pipeline import HARNESS_MUTANTS, apply_mutant
+from harness.mutants_hard import MUTANTS as HARD_MUTANTS
+
+_APPLIED: set[str] = set()
+
+
+def mutants() -> dict[str, Callable[[], None]]:
+    return {**HARNESS_MUTANTS, **HARD_MUTANTS}
 
 
 def catalogue() -> dict[str, str]:
-    """Mutant name -> what it breaks (its docstring's first line)."""
+    """Mutant name -> what it breaks (its docstring's first paragraph)."""
     return {name: " ".join((inspect.getdoc(apply) or "").split("\n\n")[0].split())
-            for name, apply in HARNESS_MUTANTS.items()}
+            for name, apply in mutants().items()}
+
+
+def replayable(name: str | None) -> bool:
+    """Whether ``dualpath run --mutant NAME`` can replay a finding made under it."""
+    return name is None or name in HARNESS_MUTANTS
 
 
 def apply_once(name: str) -> None:
-    from harness.fuzz import pipeline
-    pipeline.apply_mutant(name)
+    """Apply mutant ``name`` in this process (a pool process runs many cases)."""
+    if name in HARNESS_MUTANTS:
+        apply_mutant(name)
+    elif name not in _APPLIED:
+        HARD_MUTANTS[name]()
+        _APPLIED.add(name)

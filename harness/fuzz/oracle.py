@@ -20,6 +20,7 @@ from harness.fuzz.pipeline import DatabaseFactory, PathRun, Registry, RunOptions
 from scenarios.loader import Scenario
 
 BAD = ("unexpected-divergence", "failed", "error", "flaky")
+UNIT_TIMEOUT = 90.0  # s: a path run takes seconds; one that takes this long hangs
 
 
 @dataclass
@@ -114,9 +115,15 @@ class Judgement:
         return sorted(found)
 
     def signature(self) -> tuple[str, ...]:
-        """What tells one finding from another while shrinking: the verdict and the kinds
-        of problem, not where in the story they were seen."""
-        return (self.verdict, *(f"{p} {w}" for p, w in self.issues()))
+        """What tells one finding from another, and what shrinking must keep: the verdict
+        and its first cause (a crash before a broken invariant before a failed expectation
+        before a difference), not where in the story it was seen nor what followed from it."""
+        def rank(issue: tuple[str, str]) -> tuple[int, str, str]:
+            order = ("error", PREFIX, "expectation", "unexpected", "flaky")
+            kind = next((i for i, o in enumerate(order) if issue[1].startswith(o)), 9)
+            return kind, issue[1], issue[0]
+        issues = sorted(self.issues(), key=rank)
+        return (self.verdict, *(f"{p} {w}" for p, w in issues[:1]))
 
     def paths(self) -> list[str]:
         return sorted({p for p, _ in self.issues()})
@@ -149,23 +156,34 @@ class Oracle:
         futures = {self._executor().submit(_execute, u, self.factory, self.options): u
                    for u in units}
         results: dict[tuple[str, str], list[PathRun]] = {}
-        broken = False
-        for future in cf.as_completed(futures):
-            unit = futures[future]
+        _, hung = cf.wait(futures, timeout=UNIT_TIMEOUT)
+        if hung:
+            self._kill()  # a hung run never ends on its own: its pool goes with it
+        for future, unit in futures.items():
             try:
-                result = future.result()
+                result = future.result(timeout=0) if future not in hung else PathRun(
+                    unit.engine, status="error", error=f"Hung: the {unit.engine} run did "
+                    f"not finish within {UNIT_TIMEOUT:.0f}s")
             except Exception as exc:  # noqa: BLE001 - a dead worker is an error verdict
-                broken = broken or isinstance(exc, cf.process.BrokenProcessPool)
                 result = PathRun(unit.engine, status="error",
                                  error=f"{type(exc).__name__}: {exc}")
+                if isinstance(exc, cf.process.BrokenProcessPool):
+                    self._kill()
             results.setdefault((scenario.id, unit.engine), []).append(result)
-        if broken:  # start afresh for the next case
-            self._pool.shutdown(cancel_futures=True)
-            self._pool = None
         item = pipeline.scenario_result(scenario, self.options.run_options(Path(".")),
                                         results, self.registry)
         runs = {engine: results.get((scenario.id, engine), []) for engine in scenario.engines}
         return Judgement(item, time.perf_counter() - started, runs)
+
+    def _kill(self) -> None:
+        """End the pool's processes now (shutdown would wait for a hung one forever);
+        the next case starts a new pool."""
+        if self._pool is None:
+            return
+        for process in list(getattr(self._pool, "_processes", {}).values()):
+            process.kill()
+        self._pool.shutdown(wait=False, cancel_futures=True)
+        self._pool = None
 
     def close(self) -> None:
         if self._pool is not None:

@@ -46,8 +46,16 @@ class Case:
         return "; ".join(self.acts)
 
 
+class _Dumper(yaml.SafeDumper):
+    """Multi-line text (a finding's description) as a literal block, as a person writes it."""
+
+
+_Dumper.add_representer(str, lambda dumper, text: dumper.represent_scalar(
+    "tag:yaml.org,2002:str", text, style="|" if "\n" in text else None))
+
+
 def dump(doc: dict[str, Any]) -> str:
-    return yaml.safe_dump(doc, sort_keys=False, default_flow_style=None, width=96)
+    return yaml.dump(doc, Dumper=_Dumper, sort_keys=False, default_flow_style=None, width=96)
 
 
 def write(doc: dict[str, Any], root: Path, name: str, group: str = GROUP) -> Path:

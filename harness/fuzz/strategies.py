@@ -228,7 +228,7 @@ def update_act(draw: Any, story: Story) -> None:
 def _failing_update(draw: Any, story: Story, shown: Model, new: Model, what: str) -> None:
     disable = _rollback_flag(draw, story)
     story.operate("update", shown, disable_rollback=disable)
-    if disable and draw(st.booleans()):
+    if disable and not story.hooked_before and draw(st.booleans()):
         story.acts.append(f"update, {what}, then a rollback")
         story.operate("rollback")
         story.hooked, story.status = False, "other"

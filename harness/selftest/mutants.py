@@ -8,8 +8,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from harness.mutants_hard import MUTANTS as HARD_MUTANTS
-
 
 def _skip_replaced_cleanup() -> None:
     """Old copies left by a replacement are never deleted."""
@@ -79,7 +77,6 @@ MUTANTS: dict[str, Callable[[], None]] = {
     "complete-before-last-node": _complete_early,
     "drop-create-complete-event": _drop_complete_event,
 }
-MUTANTS.update(HARD_MUTANTS)  # the fuzzer's, aimed where the paths are hardest
 
 
 _APPLIED: set[str] = set()
