@@ -22,7 +22,7 @@ MUTATIONS = ("change", "add", "remove", "rename", "replace", "invert")
 CREATE_ACTS = ("plain", "fail", "fault", "latency", "hook", "slow")
 UPDATE_ACTS = ("plain", "fail", "fault", "hook", "slow", "refused-rollback")
 FINAL_ACTS = ("plain", "hold", "fault")
-SLOW = (0.3, 0.2, 0.4)  # s: long enough to act on, short enough to keep cases fast
+SLOW = (0.3, 0.4, 0.5)  # s: long enough to be seen under load, short enough to be fast
 
 
 @st.composite
