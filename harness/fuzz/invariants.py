@@ -76,7 +76,7 @@ class WatchedExecution(Execution):
         self._busy = False
 
     def run(self) -> Any:
-        result = super().run()
+        result = super().run()  # its _step, below, is where the invariants are checked
         if self.violations:
             result.failures.extend(self.violations)
             if result.status == "passed":
@@ -88,59 +88,60 @@ class WatchedExecution(Execution):
         self.violations.append(Failure(step, PREFIX + invariant, expected, message,
                                        f"{self.engine}: {message}"))
 
-    def _step(self, service: Any, reality: Any, step: Any) -> dict[str, Any]:
+    def _step(self, step: Any, result: Any) -> None:
+        kind = pipeline.STEPS[step.op]
         if step.op not in ("expect", "mark"):
-            self._check_quiet(reality, step.index)
-        outcome = super()._step(service, reality, step)
+            self._check_quiet(step.index)
+        super()._step(step, result)
         args = step.args if isinstance(step.args, dict) else {}
-        if step.op in ("create", "update") and not outcome.get("error"):
+        accepted = not kind.operation or self.last_error is None
+        if step.op in ("create", "update") and accepted:
             if not self._busy:  # superseding a running operation keeps its way back
                 self.previous = self.target if step.op == "update" else "<nothing>"
             self.target, self._busy = args["template"], True
-        elif step.op in ("delete", "rollback") and not outcome.get("error"):
+        elif step.op in ("delete", "rollback") and accepted:
             self._busy = True
-        settles = step.op == "wait" or (step.op in pipeline.OPERATIONS
-                                        and args.get("wait", True) is not False
-                                        and not outcome.get("error"))
+        settles = step.op == "wait" or (kind.operation and accepted
+                                        and args.get("wait", True) is not False)
         if settles and self.stack_id is not None:
-            self._after_settle(service, reality, step.index)
+            self._after_settle(step.index)
         if step.index == len(self.scenario.steps) - 1 and self._settled:
             threading.Event().wait(QUIET_WINDOW)  # a window to see late writes in
-            self._check_quiet(reality, step.index)
-        return outcome
+            self._check_quiet(step.index)
 
-    def _check_quiet(self, reality: Any, index: int) -> None:
+    def _check_quiet(self, index: int) -> None:
         if self._settled is None:
             return
         settled_at, last = self._settled
         self._settled = None
-        late = [c for c in reality.calls() if c["id"] > last]
+        late = [c for c in self.service.cloud.calls() if c["id"] > last]
         if late:
             what = ", ".join(f"{c['action']} {c['logical_name']}" for c in late[:4])
             self._violate(settled_at, QUIET, f"the cloud changed after step {settled_at} had "
                           f"finished, before step {index}: {what}")
 
-    def _after_settle(self, service: Any, reality: Any, index: int) -> None:
+    def _after_settle(self, index: int) -> None:
+        service, cloud = self.service, self.service.cloud
         try:
             view = service.show_stack(self.ctx, self.stack_id)
         except NotFound:
             view = None
         if view is not None and (view["status"] == "IN_PROGRESS" or view["busy"]):
             return  # a refused or timed-out wait: not settled, nothing to judge yet
-        calls = reality.calls()
+        calls = cloud.calls()
         self._settled = (index, calls[-1]["id"] if calls else 0)
         self._busy = False
         status = view["stack_status"] if view else "DELETE_COMPLETE"
         if status.startswith("ROLLBACK_"):
             self.target = self.previous
         if status == "DELETE_COMPLETE":
-            left = reality.copies(self.stack_id)
+            left = cloud.copies(self.stack_id)
             if left:
                 self._violate(index, DELETED_LEAVES_NOTHING,
                               f"the stack is deleted and the cloud still has {left}")
             return
-        snap, _ = Observer(service, reality, self.ctx).take(index, "invariants",
-                                                            self.stack_id, {"error": None})
+        snap, _ = Observer(service, self.ctx).take(index, "invariants", self.stack_id,
+                                                   {"error": None})
         if status.endswith("_COMPLETE"):
             failed = sorted(n for n, r in snap["resources"].items()
                             if r["status"].endswith("_FAILED"))

@@ -1,5 +1,5 @@
 """The mutants the fuzzer can run against: the harness's (which ``dualpath run --mutant``
-knows too) and those aimed where the paths are hardest (harness/mutants_hard.py), each
+knows too) and those aimed where the paths are hardest (harness/selftest/mutants_hard.py), each
 with the one line that says what it breaks."""
 
 from __future__ import annotations
@@ -7,8 +7,9 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable
 
-from harness.fuzz.pipeline import HARNESS_MUTANTS, apply_mutant
-from harness.mutants_hard import MUTANTS as HARD_MUTANTS
+from harness.selftest.mutants import MUTANTS as HARNESS_MUTANTS
+from harness.selftest.mutants import apply_once as apply_mutant
+from harness.selftest.mutants_hard import MUTANTS as HARD_MUTANTS
 
 _APPLIED: set[str] = set()
 

@@ -19,13 +19,13 @@ from harness.fuzz.invariants import PREFIX, WatchedExecution
 from harness.fuzz.pipeline import DatabaseFactory, PathRun, Registry, RunOptions, Unit
 from scenarios.loader import Scenario
 
-BAD = ("unexpected-divergence", "failed", "error", "flaky")
+BAD = pipeline.FINDING_VERDICTS
 UNIT_TIMEOUT = 90.0  # s: a path run takes seconds; one that takes this long hangs
 
 
 @dataclass
 class OracleOptions:
-    engines: tuple[str, ...] = ("legacy", "convergence")
+    engines: tuple[str, ...] = pipeline.PATH_NAMES
     repeat: int = 2
     database_url: str | None = None
     transport_url: str | None = None
@@ -59,10 +59,10 @@ def _execute(unit: Unit, factory: DatabaseFactory, options: OracleOptions) -> Pa
     workers = None
     try:
         if remote:
-            processes, isolated_bus = pipeline.worker_processes()
+            from engines.processes import WorkerProcesses, isolated_bus
             bus = isolated_bus(settings.topic)
             settings.overrides.update(bus)
-            workers = processes.start(count=options.workers, database_url=url,
+            workers = WorkerProcesses.start(count=options.workers, database_url=url,
                                       transport_url=options.transport_url or "",
                                       topic=settings.topic, options=bus,
                                       config_files=options.config_files)

@@ -1,29 +1,28 @@
 """The few parts of the parity pipeline the fuzzer builds on, in one place: running one
-scenario on one path (Execution), the snapshot observer, the expectation check, the
-run's databases and registry, and the runner's assembly of one scenario's verdict. The
-fuzzer uses nothing else of the harness, so this is the one module that follows it when
-it moves."""
+scenario on one path (Execution), the snapshot observer, the expectation check, the run's
+databases and registry, and the runner's assembly of one scenario's verdict. The fuzzer
+uses nothing else of the harness, so this is the one module that follows it when it moves.
+"""
 
 from __future__ import annotations
 
-from harness.classify import classify, noise_paths, verdict
-from harness.databases import DatabaseFactory
-from harness.execute import OPERATIONS, Execution, PathRun, Settings
-from harness.expectations import Failure, check
-from harness.mutants import MUTANTS as HARNESS_MUTANTS
-from harness.mutants import apply_once as apply_mutant
-from harness.registry import Registry
-from harness.runner import ENGINES, RunOptions, Unit, exit_code
-from harness.runner import _scenario_result as scenario_result
-from harness.runner import run as run_corpus
-from harness.snapshot import Observer
+from engines.service import PATH_NAMES
+from harness.experiment.divergence_registry import Registry
+from harness.experiment.execute import Execution, PathRun, Settings
+from harness.experiment.observation import Observer
+from harness.experiment.runner import RunOptions, Unit, exit_code
+from harness.experiment.runner import _scenario_result as scenario_result
+from harness.experiment.runner import run as run_corpus
+from harness.infra.databases import DatabaseFactory
+from reports.verdicts import BAD_VERDICTS
+from scenarios.steps import STEPS
+from scenarios.steps.base import Failure
+from scenarios.steps.expect import check
 
-__all__ = ["ENGINES", "HARNESS_MUTANTS", "OPERATIONS", "DatabaseFactory", "Execution",
-           "Failure", "Observer", "PathRun", "Registry", "RunOptions", "Settings", "Unit",
-           "apply_mutant", "check", "classify", "exit_code", "noise_paths", "run_corpus",
-           "scenario_result", "verdict", "worker_processes"]
+# what a fuzz case can be found guilty of ("flaky": a path that disagrees with itself)
+FINDING_VERDICTS = frozenset(BAD_VERDICTS | {"flaky"})
+OPERATIONS = frozenset(name for name, kind in STEPS.items() if kind.operation)
 
-
-def worker_processes():  # noqa: ANN201 - the harness's worker-process helpers, lazily
-    from harness.workers import WorkerProcesses, isolated_bus
-    return WorkerProcesses, isolated_bus
+__all__ = ["FINDING_VERDICTS", "OPERATIONS", "PATH_NAMES", "STEPS", "DatabaseFactory",
+           "Execution", "Failure", "Observer", "PathRun", "Registry", "RunOptions",
+           "Settings", "Unit", "check", "exit_code", "run_corpus", "scenario_result"]

@@ -11,12 +11,13 @@ from typing import Any
 
 import yaml
 
+from engines.service import PATH_NAMES
 from harness.fuzz.model import Model, render, size
 from scenarios.loader import Scenario, load_scenario
 
 WAIT_TIMEOUT = 10  # s: a generated step ends in well under a second; a hang is a finding
 GROUP = "fuzz"
-PATHS = ("legacy", "convergence")
+PATHS = PATH_NAMES
 
 
 @dataclass

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from harness.cli import main
+from harness.cli.main import main
 from harness.fuzz.mutants import catalogue
 
 SEED = int(os.environ.get("DUALPATH_FUZZ_SEED", "1"))

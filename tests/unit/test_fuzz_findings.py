@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from harness.cli import main
+from harness.cli.main import main
 from harness.fuzz.campaign import Found
 from harness.fuzz.findings import document, expectation, write_finding
 from harness.fuzz.invariants import PREFIX

@@ -20,6 +20,7 @@ from harness.fuzz.findings import replay, write_finding
 from harness.fuzz.mutants import catalogue, replayable
 from harness.fuzz.oracle import Oracle, OracleOptions
 from harness.fuzz.story import PATHS
+from reports.verdicts import EXIT_AGAINST, EXIT_OK
 
 SCHEMA_VERSION = 1
 
@@ -77,6 +78,11 @@ def _options(args: argparse.Namespace) -> tuple[CampaignOptions, OracleOptions]:
                         "or more")
     if args.workers and not (args.transport_url or "").startswith("rabbit"):
         problems.append("--workers needs --transport-url rabbit://...")
+    elif args.workers:
+        from engines.processes import transport_problem
+        problem = transport_problem(args.transport_url)
+        if problem:
+            problems.append(f"--workers needs a broker that answers: {problem}")
     if args.mutant and args.mutant not in catalogue():
         problems.append(f"unknown mutant {args.mutant!r}; see --list-mutants")
     if problems:
@@ -136,7 +142,7 @@ def handle(args: argparse.Namespace) -> int:
     out.print(f"fuzz: {s['cases']} cases in {s['duration_s']:.0f}s "
               f"({s['mean_case_s']:.2f}s a case), {s['findings']} findings; "
               f"run file: {args.json}")
-    return 1 if findings else 0
+    return EXIT_AGAINST if findings else EXIT_OK
 
 
 def _written(found: Found, args: argparse.Namespace,
