@@ -69,7 +69,8 @@ def describe(found: Found, campaign_seed: int, mutant: str | None) -> str:
     lines.append(f"The story: {found.case.summary()}.")
     for path, what in judgement.issues():
         if what.startswith(PREFIX):
-            what = f"{INVARIANTS.get(what[len(PREFIX):], what)} (broken)"
+            name, _, where = what[len(PREFIX):].partition(" at ")
+            what = f"{INVARIANTS.get(name, name)}: broken" + (f" at {where}" if where else "")
         lines.append(f"- {path}: {what}")
     return "\n".join(textwrap.fill(line, 92) for line in lines) + "\n"
 

@@ -142,7 +142,12 @@ class WatchedExecution(Execution):
             return
         snap, _ = Observer(service, self.ctx).take(index, "invariants", self.stack_id,
                                                    {"error": None})
-        if status.endswith("_COMPLETE"):
+        if status.endswith("_COMPLETE") and self.target == "<nothing>":
+            # a create rolled back: nothing is left to converge on (outputs cannot resolve)
+            left = cloud.copies(self.stack_id)
+            if left:
+                self._violate(index, CONVERGED, f"{status}: a rolled-back create left {left}")
+        elif status.endswith("_COMPLETE"):
             failed = sorted(n for n, r in snap["resources"].items()
                             if r["status"].endswith("_FAILED"))
             if failed:

@@ -99,7 +99,13 @@ class Judgement:
         return self.verdict in BAD
 
     def issues(self) -> list[tuple[str, str]]:
-        """(path, what) for everything that makes this case a finding."""
+        """(path, what, at which kind of step) for everything that makes this a finding."""
+        steps = self.item.get("steps") or []
+
+        def at(index: Any) -> str:
+            ok = isinstance(index, int) and 0 <= index < len(steps)
+            return f" at {steps[index]['op']}" if ok else ""
+
         found: set[tuple[str, str]] = set()
         for engine, result in self.item["engines"].items():
             if result["status"] == "error":
@@ -107,11 +113,14 @@ class Judgement:
                 found.add((engine, "error: " + first.split(":")[0]))
             for failure in result.get("failed_expectations") or []:
                 check = failure["check"]
-                found.add((engine, check if check.startswith(PREFIX) else
-                           f"expectation: {check.split('.')[0]}"))
+                what = check if check.startswith(PREFIX) else \
+                    f"expectation: {check.split('.')[0]}"
+                found.add((engine, what + at(failure.get("step"))))
         for diff in self.item.get("differences") or []:
             if diff["class"] not in ("noise", "expected"):
-                found.add(("both", f"{diff['class']}: {generalize(diff['path'])}"))
+                index = re.match(r"^\$\.steps\[(\d+)\]", diff["path"])
+                found.add(("both", f"{diff['class']}: {generalize(diff['path'])}"
+                           + at(int(index[1]) if index else None)))
         return sorted(found)
 
     def signature(self) -> tuple[str, ...]:

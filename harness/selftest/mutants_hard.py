@@ -33,7 +33,7 @@ def _superseded_still_writes() -> None:
 
     if hasattr(worker.Worker, "_current"):
         worker.Worker._current = current_as(worker.Worker._current)
-    for module_name in ("worker", "propagate"):
+    for module_name in ("worker", "propagate", "check_resource"):
         module = getattr(__import__("engines.convergence", fromlist=[module_name]),
                          module_name, None)
         if module is not None and hasattr(module, "stack_row"):
