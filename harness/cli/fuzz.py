@@ -5,6 +5,7 @@ finding shrunk and written as a scenario file. Exit 0 when nothing unexplained w
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -113,8 +114,9 @@ def handle(args: argparse.Namespace) -> int:
     columns = (TextColumn("[bold]{task.description}"), BarColumn(),
                TextColumn("{task.fields[left]}"))
     started_at = dt.datetime.now(dt.UTC)
+    control_options = dataclasses.replace(oracle_options, mutant=None)
     with Progress(*columns, console=console, disable=args.quiet) as bar, \
-            Oracle(oracle_options) as oracle:
+            Oracle(oracle_options) as oracle, Oracle(control_options) as control:
         task = bar.add_task("fuzzing", total=options.budget, left="")
 
         def advance(record: CaseRecord, campaign: Campaign) -> None:
@@ -124,7 +126,8 @@ def handle(args: argparse.Namespace) -> int:
                        left=f"{campaign.left():.0f}s left"
                        + (" (shrinking)" if record.phase == "shrink" else ""))
 
-        campaign = Campaign(options, oracle, on_case=advance)
+        campaign = Campaign(options, oracle, on_case=advance,
+                            control=control if args.mutant else None)
         findings = campaign.run()
     written = [_written(f, args, oracle_options) for f in findings]
     data = report(campaign, written, oracle_options, started_at)
@@ -176,6 +179,9 @@ def report(campaign: Campaign, written: list[tuple[Found, Path, str | None]],
             if records else 0.0,
             "stopped_by": campaign.stopped_by,
         },
+        # under a mutant: what the unbroken engine shows as well (not the mutant's doing)
+        "unbroken": [{"signature": list(sig), "story": story}
+                     for sig, story in campaign.unbroken.items()],
         "cases": [r.to_json() for r in records],
         "findings": [{
             "file": str(path), "name": path.stem, "verdict": f.judgement.verdict,

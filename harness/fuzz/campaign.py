@@ -94,9 +94,14 @@ def round_seed(base: int, index: int) -> int:
 
 class Campaign:
     def __init__(self, options: CampaignOptions, oracle: Oracle,
-                 on_case: Callable[[CaseRecord, Campaign], None] | None = None) -> None:
+                 on_case: Callable[[CaseRecord, Campaign], None] | None = None,
+                 control: Oracle | None = None) -> None:
         self.options = options
         self.oracle = oracle
+        # with a mutant: the unbroken engine, so that only what the mutant causes is a
+        # finding (what the unbroken engine does as well is its own, reported apart)
+        self.control = control
+        self.unbroken: dict[tuple[str, ...], str] = {}  # signature -> story
         self.on_case = on_case
         self.records: list[CaseRecord] = []
         self.findings: list[Found] = []
@@ -118,7 +123,7 @@ class Campaign:
         return DirectoryBasedExampleDatabase(str(self.options.findings / ".hypothesis"))
 
     def _round(self, index: int) -> Found | None:
-        known = {f.signature for f in self.findings}
+        known = {f.signature for f in self.findings} | set(self.unbroken)
         current: list[Found] = []
         shrink_until = [float("inf")]
         rseed = round_seed(self.options.seed, index)
@@ -134,6 +139,11 @@ class Campaign:
             finding = current[0] if current else None
             self._record(number, index, "shrink" if finding else "search", case, judgement)
             if not judgement.bad or signature in known:
+                return
+            if self.control is not None and \
+                    self.control.judge(scenario).signature() == signature:
+                self.unbroken.setdefault(signature, case.summary())
+                known.add(signature)
                 return
             if finding is None:
                 finding = Found(signature, index, rseed, number, round(self.elapsed(), 3))

@@ -116,11 +116,10 @@ def _early_cleanup() -> None:
 
     def build(cls: Any, *args: Any, **kwargs: Any) -> Any:
         built = original(cls, *args, **kwargs)
-        barrier = getattr(graph, "BARRIER", None)
-        for node, requires in built.requires.items():
-            if not node[1] and node != barrier:
-                requires.discard(barrier)
-        return built
+        barrier = graph.key(graph.BARRIER)
+        # through the graph's JSON form, which stays plain whatever holds it in memory
+        return cls.from_json([[node, [r for r in requires if not (
+            r == barrier and node.endswith(":cleanup"))]] for node, requires in built.to_json()])
 
     graph.Graph.build = classmethod(build)
 
