@@ -44,6 +44,7 @@ class CampaignOptions:
     findings: Path | None = None
     shrink_budget: float = 60.0  # s per finding, within the budget
     stop_after: int = 0  # stop after this many findings (0: run the whole budget)
+    known: frozenset[tuple[str, ...]] = frozenset()  # signatures not to report again
 
 
 @dataclass
@@ -123,7 +124,8 @@ class Campaign:
         return DirectoryBasedExampleDatabase(str(self.options.findings / ".hypothesis"))
 
     def _round(self, index: int) -> Found | None:
-        known = {f.signature for f in self.findings} | set(self.unbroken)
+        known = {f.signature for f in self.findings} | set(self.unbroken) | \
+            set(self.options.known)
         current: list[Found] = []
         shrink_until = [float("inf")]
         rseed = round_seed(self.options.seed, index)

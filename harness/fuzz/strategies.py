@@ -18,9 +18,10 @@ from harness.fuzz.model import ATTRIBUTE, EDGE_KINDS, NAMES, Model, Res, valid_r
 from harness.fuzz.story import Case, Story
 
 KINDS = ("test", "test", "none", "value", "random")
-MUTATIONS = ("change", "add", "remove", "rename", "replace", "invert")
-CREATE_ACTS = ("plain", "fail", "fault", "latency", "hook", "slow")
-UPDATE_ACTS = ("plain", "fail", "fault", "hook", "slow", "refused-rollback")
+# the simplest first (what shrinking goes to); the hardest for the paths more than once
+MUTATIONS = ("change", "add", "remove", "rename", "replace", "invert", "replace")
+CREATE_ACTS = ("plain", "fail", "fault", "latency", "hook", "slow", "hook")
+UPDATE_ACTS = ("plain", "fail", "fault", "hook", "slow", "refused-rollback", "hook", "fail")
 FINAL_ACTS = ("plain", "hold", "fault")
 SLOW = (0.3, 0.4, 0.5)  # s: long enough to be seen under load, short enough to be fast
 
@@ -241,7 +242,15 @@ def _failing_update(draw: Any, story: Story, shown: Model, new: Model, what: str
 
 
 def _held_update(draw: Any, story: Story, x: str, how: str) -> None:
+    """An update held (or slow) at ``x``, changed in place; with other changes too, made
+    before ``x`` (isolated), such as replacements a rollback must undo."""
     new = story.current.copy()
+    if draw(st.booleans()):
+        changed = mutate(draw, story, story.current)
+        if x in changed.resources and x in _in_place(changed) and \
+                changed.resources[x].kind == new.resources[x].kind and \
+                changed.resources[x].replace_value == new.resources[x].replace_value:
+            new = changed
     for res in new.resources.values():
         res.fail, res.wait = False, None
     new.change_value(x, story.fresh(x))
