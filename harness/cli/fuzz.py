@@ -5,6 +5,7 @@ finding shrunk and written as a scenario file. Exit 0 when nothing unexplained w
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import datetime as dt
 import json
@@ -116,7 +117,8 @@ def handle(args: argparse.Namespace) -> int:
     started_at = dt.datetime.now(dt.UTC)
     control_options = dataclasses.replace(oracle_options, mutant=None)
     with Progress(*columns, console=console, disable=args.quiet) as bar, \
-            Oracle(oracle_options) as oracle, Oracle(control_options) as control:
+            Oracle(oracle_options) as oracle, (Oracle(control_options) if args.mutant
+                                               else contextlib.nullcontext()) as control:
         task = bar.add_task("fuzzing", total=options.budget, left="")
 
         def advance(record: CaseRecord, campaign: Campaign) -> None:
@@ -126,8 +128,7 @@ def handle(args: argparse.Namespace) -> int:
                        left=f"{campaign.left():.0f}s left"
                        + (" (shrinking)" if record.phase == "shrink" else ""))
 
-        campaign = Campaign(options, oracle, on_case=advance,
-                            control=control if args.mutant else None)
+        campaign = Campaign(options, oracle, on_case=advance, control=control)
         findings = campaign.run()
     written = [_written(f, args, oracle_options) for f in findings]
     data = report(campaign, written, oracle_options, started_at)
