@@ -159,11 +159,12 @@ class Campaign:
 
         phases = [Phase.generate, Phase.shrink] if index else \
             [Phase.reuse, Phase.generate, Phase.shrink]
-        test = seed(rseed)(settings(
+        # settings outside seed: @seed alone turns the example database off
+        test = settings(
             max_examples=10 ** 9, deadline=None, database=self._database(), phases=phases,
             suppress_health_check=list(HealthCheck), report_multiple_bugs=False,
             verbosity=Verbosity.quiet, print_blob=False,
-        )(given(cases(self.options.max_resources, self.options.max_updates))(body)))
+        )(seed(rseed)(given(cases(self.options.max_resources, self.options.max_updates))(body)))
         try:
             test()
         except OutOfTime:
