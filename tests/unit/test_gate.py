@@ -160,7 +160,7 @@ def test_troubled_run_gives_every_reason():
     text = "\n".join(result.reasons)
     for expected in ("unexpected divergence in failures/create_fault",
                      "flaky: hooks/pre_create_convergence [convergence] at "
-                     "$.steps[2].resources.A.status",
+                     "$.steps[1].resources.A.status",
                      "failed: failures/create_fault [convergence] step 1 stack",
                      "error: update/replace [convergence]: engines.core.errors.WaitTimeout",
                      "stale registry entry #1", "required group delete is missing",
