@@ -166,6 +166,8 @@ def build_view(run: dict[str, Any]) -> dict[str, Any]:
     return {
         "run": run["run"], "tool": run["tool"], "summary": summary,
         "kind": run.get("kind", "corpus"), "fuzz": _fuzz_view(run),
+        # a fuzz run without scenario results of its own shows its cases and findings only
+        "corpus": run.get("kind", "corpus") == "corpus" or bool(run["scenarios"]),
         "commit": run["run"]["commit"], "config": run["run"]["config"],
         "verdicts": [{"name": v, "count": summary[v]} for v in VERDICTS],
         "groups": sorted({item["group"] for item in run["scenarios"]}),
