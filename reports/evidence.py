@@ -79,6 +79,8 @@ class Requirement:
                     f"filter {scenarios.get('filter')!r}), not the whole corpus")
         if set(config["engines"]) != set(ENGINES):
             return f"ran on {', '.join(config['engines'])} only, not on both paths"
+        if config["repeat"] < 2:
+            return "ran each path once (--repeat 1): a flaky path cannot show"
         database, transport = config["database"]["kind"], config["transport"]["kind"]
         if self.name == "corpus-embedded":
             if database != "sqlite" or transport != "in-process" or config["workers"]:

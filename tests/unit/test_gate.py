@@ -254,6 +254,16 @@ def test_self_tests_and_partial_corpora_are_not_evidence():
         "'update/*'), not the whole corpus)"]
 
 
+def test_a_corpus_run_without_repeats_cannot_show_flakiness_and_is_no_evidence():
+    runs = evidence(*EVIDENCE)
+    runs[0][1]["run"]["config"]["repeat"] = 1
+    assert evaluate_runs(runs).reasons == [
+        "missing evidence: the corpus on both paths on the embedded default (SQLite, "
+        "in-process) (clean: ran each path once (--repeat 1): a flaky path cannot show; "
+        "server: ran on postgresql, rabbit, 2 worker process(es), not the embedded default "
+        "(sqlite, in-process))"]
+
+
 def test_a_run_of_unknown_commit_is_known_by_its_version():
     runs = evidence(*EVIDENCE)
     for _, data in runs:

@@ -283,3 +283,72 @@ def test_the_shipped_registry_loads_and_names_fields():
     from scenarios.loader import corpus_root
     reg = Registry.load(corpus_root().parent / "divergences.yaml")
     assert reg.entries and all(check_path(e.path, True) is None for e in reg.entries)
+
+
+# --- the runner: repeats that disagree make the scenario flaky ------------------------
+
+PLAIN = """
+description: create and delete
+templates:
+  t: {heat_template_version: 2015-04-30, resources: {A: {type: OS::Heat::TestResource}}}
+steps:
+  - create: {template: t}
+  - delete: {}
+"""
+
+
+def _raw(status: str, physical: str, secret: str) -> list[dict]:
+    """Raw snapshots as the observer takes them (physical ids not yet named)."""
+    return [{"step": 0, "op": "create", "result": {"error": None},
+             "stack": {"status": "CREATE_COMPLETE", "reason": "done"},
+             "resources": {
+                 "A": {"status": status, "type": "OS::Heat::TestResource",
+                       "physical_id": physical, "properties": {"value": secret},
+                       "attributes": {"output": secret}, "hooks": []},
+                 "S": {"status": "CREATE_COMPLETE", "type": "OS::Heat::RandomString",
+                       "physical_id": f"s-{physical}", "properties": {},
+                       "attributes": {"value": secret}, "hooks": []}},
+             "outputs": {"a": secret}, "events": {}, "event_copies": {},
+             "reality": {"A": 1, "S": 1}}]
+
+
+def _scenario_item(tmp_path, legacy_status: list[str]) -> dict:
+    from harness.experiment import runner
+    from harness.experiment.execute import PathRun
+    from scenarios.loader import load_scenario
+    path = tmp_path / "basic" / "plain.yaml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(PLAIN)
+    scenario = load_scenario(path, tmp_path)
+    secrets = ["hVpkSEt50BSY", "Fdu4luY7WgsU"]
+    results = {
+        ("basic/plain", "legacy"): [
+            PathRun("legacy", snapshots=_raw(status, f"uuid-l{i}", secrets[i]))
+            for i, status in enumerate(legacy_status)],
+        ("basic/plain", "convergence"): [
+            PathRun("convergence", snapshots=_raw("CREATE_COMPLETE", f"uuid-c{i}", s))
+            for i, s in enumerate(reversed(secrets))]}
+    options = runner.RunOptions(scenario_root=tmp_path)
+    return runner._scenario_result(scenario, options, results, Registry([]))
+
+
+def test_a_scenario_whose_repeats_differ_in_a_status_is_flaky_and_exits_1(tmp_path):
+    from harness.experiment import runner
+    item = _scenario_item(tmp_path, ["CREATE_COMPLETE", "CREATE_FAILED"])
+    assert item["verdict"] == "flaky"
+    assert item["flaky"] == [{"engine": "legacy", "path": "$.steps[0].resources.A.status",
+                              "values": ["CREATE_COMPLETE", "CREATE_FAILED"],
+                              "repeats": [0, 1]}]
+    assert item["counts"]["flaky"] == 1
+    assert runner.exit_code({"scenarios": [item]}) == 1
+
+
+def test_a_scenario_whose_repeats_differ_only_in_random_values_is_parity(tmp_path):
+    from harness.experiment import runner
+    item = _scenario_item(tmp_path, ["CREATE_COMPLETE", "CREATE_COMPLETE"])
+    assert (item["verdict"], item["flaky"]) == ("parity", [])
+    noisy = {(n["engine"], n["path"]) for n in item["noise"]}
+    assert ("legacy", "$.steps[0].resources.A.properties.value") in noisy
+    assert ("convergence", "$.steps[0].outputs.a") in noisy
+    assert {d["class"] for d in item["differences"]} == {"noise"}
+    assert runner.exit_code({"scenarios": [item]}) == 0
