@@ -160,6 +160,10 @@ def evaluate_runs(runs: list[tuple[str, dict[str, Any]]], policy: Policy | None 
     reasons: list[str] = []
     if policy.required_evidence:
         commit, supplied = supply(files, policy.required_evidence, policy.min_fuzz_cases)
+        shared = sum(1 for f in files if f.commit == commit)
+        # says which code the verdict is about; the evidence checks below say what is missing
+        checks.append(Check("evidence: commit", True, f"{commit} ({shared} of {len(files)} "
+                            "run file(s))"))
         for item in supplied:
             checks.append(Check(f"evidence: {item.requirement.name}", item.ok, item.detail))
             reasons.extend(item.problems)

@@ -44,6 +44,11 @@ def test_clean_run_flips():
     assert result.flip and result.verdict == "flip"
     assert result.reasons == []
     assert len(result.checks) == 8 and all(c.ok for c in result.checks)
+    # alone, a corpus run is not all the evidence the default policy asks for
+    alone = evaluate(run_data("clean"))
+    assert not alone.flip
+    assert [c.name for c in alone.checks if not c.ok] == ["evidence: corpus-server",
+                                                          "evidence: fuzz"]
 
 
 def test_single_unexpected_divergence_is_refused_naming_scenario_and_path():
@@ -191,8 +196,11 @@ def evidence(*names: str) -> list[tuple[str, dict[str, Any]]]:
 def test_all_the_evidence_for_one_commit_flips():
     result = evaluate_runs(evidence(*EVIDENCE))
     assert result.flip, result.reasons
-    assert [c.name for c in result.checks][:3] == [
-        "evidence: corpus-embedded", "evidence: corpus-server", "evidence: fuzz"]
+    assert [c.name for c in result.checks][:4] == [
+        "evidence: commit", "evidence: corpus-embedded", "evidence: corpus-server",
+        "evidence: fuzz"]
+    assert check(result, "evidence: commit").detail == \
+        "0123456789abcdef0123456789abcdef01234567 (3 of 3 run file(s))"
     # every check of a file names the file: several files, each with its own rules
     assert check(result, "server: time budget").ok
     assert check(result, "fuzz_clean: fuzz findings").detail == \
