@@ -14,10 +14,13 @@ among themselves a row is cleaned up only after every row that required it.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from oslo_log import log as logging
+
+from engines.core.dependencies import Dependencies
 
 LOG = logging.getLogger(__name__)
 
@@ -43,9 +46,9 @@ def cleanup_row_id(entity: str) -> int:
     return int(entity.rsplit("#", 1)[1])
 
 
-@dataclass
+@dataclass(frozen=True)
 class Graph:
-    requires: dict[Node, set[Node]] = field(default_factory=dict)
+    requires: Dependencies[Node] = field(default_factory=Dependencies)
 
     @classmethod
     def build(cls, template_deps: Mapping[str, Iterable[str]],
@@ -53,67 +56,56 @@ class Graph:
         """``template_deps``: name -> names it requires in the target template.
         ``existing``: row id -> (name, ids of the rows it required when last made or
         updated), for every stored row."""
-        graph = cls()
+        requires: dict[Node, set[Node]] = {}
         updates = [(name, True) for name in template_deps]
         for name, deps in template_deps.items():
-            graph.requires[(name, True)] = {(d, True) for d in deps if d in template_deps}
+            requires[(name, True)] = {(d, True) for d in deps if d in template_deps}
         nodes = {rid: (cleanup_entity(name, rid), False) for rid, (name, _) in existing.items()}
         if updates and nodes:
-            graph.requires[BARRIER] = set(updates)
+            requires[BARRIER] = set(updates)
         for node in nodes.values():
-            graph.requires[node] = {BARRIER} if updates else set()
+            requires[node] = {BARRIER} if updates else set()
         for rid, (_, deps) in existing.items():
             for dep in deps:
                 if dep in nodes and dep != rid:
                     # the dependency's clean-up waits for its dependant's
-                    graph.requires[nodes[dep]].add(nodes[rid])
-        graph._break_cycles(set(nodes.values()))
-        return graph
-
-    def _break_cycles(self, among: set[Node]) -> None:
-        """Stored requirements are written as each row is made, in the dependency order of
-        its template, so they do not loop; if rows written by operations that overlapped
-        ever do, drop the edge that closes the loop: deleting in a slightly wrong order
-        beats a traversal that never starts."""
-        done: set[Node] = set()
-        for start in sorted(among):
-            if start in done:
-                continue
-            path, on_path = [(start, iter(sorted(self.requires[start] & among)))], {start}
-            while path:  # depth-first without recursion: chains can be long
-                node, deps = path[-1]
-                dep = next(deps, None)
-                if dep is None:
-                    path.pop()
-                    on_path.discard(node)
-                    done.add(node)
-                elif dep in on_path:
-                    LOG.warning("clean-up order loops between %s and %s; ignoring that "
-                                "the first waits for the second", key(node), key(dep))
-                    self.requires[node].discard(dep)
-                elif dep not in done:
-                    path.append((dep, iter(sorted(self.requires[dep] & among))))
-                    on_path.add(dep)
+                    requires[nodes[dep]].add(nodes[rid])
+        return cls(_without_loops(Dependencies(requires)))
 
     @property
     def nodes(self) -> list[Node]:
         return list(self.requires)
 
     def successors(self, node: Node) -> list[Node]:
-        return [n for n, reqs in self.requires.items() if node in reqs]
+        return self.requires.required_by(node)
 
     def leaves(self) -> list[Node]:
         """Nodes that wait for nothing: where a traversal starts."""
-        return [n for n, reqs in self.requires.items() if not reqs]
+        return self.requires.leaves()
 
     def roots(self) -> list[Node]:
         """Nodes nothing waits for: the stack node waits for these."""
-        waited = {r for reqs in self.requires.values() for r in reqs}
-        return [n for n in self.requires if n not in waited]
+        return self.requires.roots()
 
     def to_json(self) -> list[list[Any]]:
         return [[key(n), sorted(key(r) for r in reqs)] for n, reqs in self.requires.items()]
 
     @classmethod
     def from_json(cls, data: list[list[Any]]) -> Graph:
-        return cls({parse_key(n): {parse_key(r) for r in reqs} for n, reqs in data})
+        return cls(Dependencies({parse_key(n): [parse_key(r) for r in reqs]
+                                 for n, reqs in data}))
+
+
+def _without_loops(deps: Dependencies[Node]) -> Dependencies[Node]:
+    """Stored requirements are written as each row is made, in the dependency order of its
+    template, so they do not loop (and update nodes follow a validated template); if rows
+    written by operations that overlapped ever do, drop an edge of the loop: deleting in a
+    slightly wrong order beats a traversal that never starts."""
+    while (loop := deps.find_cycle()) is not None:
+        # the edge out of the loop's smallest node, whichever node the search met first
+        i = min(range(len(loop) - 1), key=loop.__getitem__)
+        node, dep = loop[i], loop[i + 1]
+        LOG.warning("clean-up order loops between %s and %s; ignoring that the first waits "
+                    "for the second", key(node), key(dep))
+        deps = deps.without(node, dep)
+    return deps

@@ -7,7 +7,8 @@ import sqlalchemy as sa
 
 from engines.convergence.messaging import WorkerClient, WorkerServer, get_transport, topic
 from engines.convergence.reaper import Reaper
-from engines.convergence.traversal import Traversals, deps_of
+from engines.convergence.traversal import Traversals
+from engines.convergence.traversal_state import TraversalState
 from engines.convergence.worker import Worker
 from engines.core import stack_store
 from engines.core.context import RequestContext
@@ -77,7 +78,8 @@ class Path(EnginePath):
         self._traversals().start(stack.id, DELETE, None, None, reason="Stack DELETE started")
 
     def rollback(self, ctx: RequestContext, stack: Stack) -> None:
-        action = deps_of(stack).get("action", stack.action)
+        state = TraversalState.of(stack)
+        action = state.action_of(stack)
         if stack.status == IN_PROGRESS and action != UPDATE:
             raise ActionInProgress(
                 f"stack {stack.id}: only an update in progress can be rolled back, "
@@ -92,14 +94,14 @@ class Path(EnginePath):
             stack_store.set_state(self.rt.db, stack.id, UPDATE, FAILED,
                                   "Stack UPDATE cancelled", self.rt.engine_id,
                                   expect_traversal=stack.current_traversal,
-                                  current_deps=dict(deps_of(stack), rollback_pending=True))
+                                  current_deps=state.with_rollback_pending().to_json())
         self._traversals().rollback(stack.id, "Stack ROLLBACK started")
 
     def is_busy(self, stack: Stack) -> bool:
         """Running, about to roll back, or with work still in flight: a failed traversal
         stops moving on, but what its workers hold finishes (as legacy's scheduler lets
         running tasks end before it releases the stack lock)."""
-        if stack.status == IN_PROGRESS or deps_of(stack).get("rollback_pending"):
+        if stack.status == IN_PROGRESS or TraversalState.of(stack).rollback_pending:
             return True
         with self.rt.db.session() as s:
             return s.scalar(sa.select(Resource.id).where(

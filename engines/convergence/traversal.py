@@ -9,11 +9,14 @@ import uuid
 from typing import Any
 
 import sqlalchemy as sa
+from oslo_log import log as logging
 
 from engines.convergence import sync_point
-from engines.convergence.graph import Graph, key
+from engines.convergence.graph import Graph
 from engines.convergence.messaging import WorkerClient
+from engines.convergence.traversal_state import TraversalState
 from engines.core import events, stack_store
+from engines.core.db import Database
 from engines.core.models import RawTemplate, Resource, Stack, utcnow
 from engines.core.path import stored_template
 from engines.core.runtime import Runtime
@@ -23,15 +26,20 @@ from engines.core.status import (
     DELETE,
     FAILED,
     IN_PROGRESS,
+    INIT,
     ROLLBACK,
     STACK_TYPE,
     UPDATE,
 )
 from engines.core.template import Template
 
+LOG = logging.getLogger(__name__)
 
-def deps_of(stack: Stack) -> dict[str, Any]:
-    return stack.current_deps or {}
+
+def stack_row(db: Database, stack_id: str) -> Stack | None:
+    """The stack as it is now (None once purged): what a check compares its traversal to."""
+    with db.session() as s:
+        return s.get(Stack, stack_id)
 
 
 class Traversals:
@@ -53,7 +61,7 @@ class Traversals:
         traversal_id = str(uuid.uuid4())
         with self.rt.db.session() as s:
             stack = s.get(Stack, stack_id, with_for_update=True)
-            old = deps_of(stack)
+            old = TraversalState.of(stack)
             current = stored_template(self.rt, stack.raw_template_id, stack.parameters)
             rows = list(s.scalars(sa.select(Resource).where(Resource.stack_id == stack_id)))
             existing = {row.id: (row.name, [r for r in row.requires or []
@@ -63,23 +71,21 @@ class Traversals:
             for name in template_deps:
                 if name not in have:
                     s.add(Resource(uuid=str(uuid.uuid4()), stack_id=stack_id, name=name,
-                                   type=target.resources[name].concrete_type, action="INIT",
+                                   type=target.resources[name].concrete_type, action=INIT,
                                    status=COMPLETE, created_at=utcnow()))
             graph = Graph.build(template_deps, existing)
-            prev_id, prev_params = stack.prev_raw_template_id, old.get("prev_parameters")
+            prev_id, prev_params = stack.prev_raw_template_id, old.prev_parameters
             if action == UPDATE and stack.status != IN_PROGRESS:
                 prev_id, prev_params = stack.raw_template_id, stack.parameters
-            deps = {
-                "traversal": traversal_id, "action": action, "template_id": template_id,
-                "graph": graph.to_json(), "stack_requires": sorted(key(n) for n in graph.roots()),
-                "retain": sorted(n for n, d in current.resources.items()
-                                 if d.deletion_policy == "Retain"),
-                "delete_hooks": {n: sorted(d.hooks) for n, d in current.resources.items()
-                                 if action == DELETE and d.hooks},
-                "prev_parameters": prev_params, "started": time.time(),
-            }
+            state = TraversalState(
+                action=action, template_id=template_id, graph=graph,
+                retain=frozenset(n for n, d in current.resources.items() if d.retained),
+                delete_hooks={n: d.hooks for n, d in current.resources.items()
+                              if action == DELETE and d.hooks},
+                prev_parameters=prev_params, started=time.time())
+            superseded = stack.current_traversal if stack.status == IN_PROGRESS else None
             values: dict[str, Any] = dict(
-                current_traversal=traversal_id, current_deps=deps, action=action,
+                current_traversal=traversal_id, current_deps=state.to_json(), action=action,
                 status=IN_PROGRESS, status_reason=reason, prev_raw_template_id=prev_id,
                 updated_at=utcnow())
             if template_id is not None:
@@ -96,6 +102,11 @@ class Traversals:
             sync_point.create_all(s, stack_id, traversal_id,
                                   [(name, is_update) for name, is_update in graph.nodes]
                                   + [(stack_id, True)])
+        if superseded:
+            LOG.info("stack %s: traversal %s (%s) supersedes traversal %s (%s)", stack_id,
+                     traversal_id, action, superseded, old.action_of(stack))
+        LOG.info("stack %s: traversal %s started: %s to template %s, %d nodes", stack_id,
+                 traversal_id, action, template_id, len(graph.nodes))
         sync_point.purge(self.rt.db, stack_id, keep_traversal=traversal_id)
         if not graph.nodes:
             self.complete(stack_id, traversal_id)
@@ -112,8 +123,7 @@ class Traversals:
     # -- end ------------------------------------------------------------------------------
     def complete(self, stack_id: str, traversal_id: str) -> None:
         stack = stack_store.get(self.rt.db, stack_id)
-        deps = deps_of(stack)
-        action = deps.get("action", stack.action)
+        action = TraversalState.of(stack).action_of(stack)
         if action == DELETE:
             stack_store.purge_resources(self.rt.db, stack_id)
             done = stack_store.set_state(
@@ -130,6 +140,8 @@ class Traversals:
             if done and stack.prev_raw_template_id and action in (UPDATE, ROLLBACK):
                 self._drop_template(stack.prev_raw_template_id, keep=stack.raw_template_id)
         if done:
+            LOG.info("stack %s: traversal %s completed: %s_COMPLETE", stack_id, traversal_id,
+                     action)
             sync_point.purge(self.rt.db, stack_id, traversal=traversal_id)
 
     def _drop_template(self, template_id: int, keep: int) -> None:
@@ -148,21 +160,25 @@ class Traversals:
         stack = stack_store.get(self.rt.db, stack_id)
         if stack.current_traversal != traversal_id or stack.status != IN_PROGRESS:
             return
-        deps = deps_of(stack)
-        action = deps.get("action", stack.action)
+        state = TraversalState.of(stack)
+        action = state.action_of(stack)
         roll = (not stack.disable_rollback and action in (CREATE, UPDATE))
-        if not stack_store.set_state(self.rt.db, stack_id, action, FAILED, reason,
-                                     self.rt.engine_id, expect_traversal=traversal_id,
-                                     current_deps=dict(deps, rollback_pending=roll)):
+        if not stack_store.set_state(
+                self.rt.db, stack_id, action, FAILED, reason, self.rt.engine_id,
+                expect_traversal=traversal_id,
+                current_deps=state.with_rollback_pending(roll).to_json()):
             return
+        LOG.info("stack %s: traversal %s failed (%s_FAILED): %s", stack_id, traversal_id,
+                 action, reason)
         if roll:
             self.rollback(stack_id, "Stack ROLLBACK started")
 
     def rollback(self, stack_id: str, reason: str) -> str:
         stack = stack_store.get(self.rt.db, stack_id)
-        action = deps_of(stack).get("action", stack.action)
+        state = TraversalState.of(stack)
+        action = state.action_of(stack)
+        LOG.info("stack %s: rollback of %s started (%s)", stack_id, action, reason)
         if action == CREATE:
             return self.start(stack_id, ROLLBACK, None, None, reason=reason)
-        prev_params = deps_of(stack).get("prev_parameters")
-        return self.start(stack_id, ROLLBACK, stack.prev_raw_template_id, prev_params,
-                          reason=reason)
+        return self.start(stack_id, ROLLBACK, stack.prev_raw_template_id,
+                          state.prev_parameters, reason=reason)

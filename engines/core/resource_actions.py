@@ -142,7 +142,7 @@ class ResourceActions:
             plugin.handle_update(old, properties)
         except Cancelled:
             # stopped at the breakpoint, nothing was changed: the resource is as it was
-            self._set_state(row, *(("UPDATE", FAILED) if touched else previous),
+            self._set_state(row, *((UPDATE, FAILED) if touched else previous),
                             "UPDATE cancelled")
             raise
         except UpdateReplace:

@@ -3,12 +3,12 @@ asked for dependency order, resolved properties and outputs."""
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn, Protocol
 
 from engines.core import functions, registry
+from engines.core.dependencies import Dependencies
 from engines.core.environment import Environment, parse_environment
 from engines.core.errors import (
     DependencyCycle,
@@ -33,7 +33,8 @@ VERSIONS = ("2013-05-23", "2014-10-16", "2015-04-30", "2015-10-15", "2016-04-08"
 SECTIONS = (VERSION_KEY, "description", "parameter_groups", "parameters", "resources", "outputs")
 RESOURCE_KEYS = ("type", "properties", "depends_on", "deletion_policy", "metadata")
 OUTPUT_KEYS = ("value", "description")
-DELETION_POLICIES = ("Delete", "Retain")
+DELETE_POLICY, RETAIN_POLICY = "Delete", "Retain"
+DELETION_POLICIES = (DELETE_POLICY, RETAIN_POLICY)
 
 
 class Lookup(Protocol):
@@ -52,6 +53,11 @@ class ResourceDefinition:
     requires: frozenset[str]  # explicit + implicit (get_resource, get_attr)
     deletion_policy: str
     hooks: frozenset[str]
+
+    @property
+    def retained(self) -> bool:
+        """deletion_policy: Retain -- deleting the resource leaves its physical one alone."""
+        return self.deletion_policy == RETAIN_POLICY
 
 
 class _LookupSource:
@@ -119,13 +125,9 @@ class Template:
         self.raw = raw
         self.source = source
 
-    def dependencies(self) -> dict[str, frozenset[str]]:
-        """Name -> names of the resources it requires."""
-        return {name: defn.requires for name, defn in self.resources.items()}
-
-    def order(self) -> list[str]:
-        """Dependencies first; among resources ready at the same time, template order."""
-        return _topological(self.dependencies())
+    def dependencies(self) -> Dependencies[str]:
+        """Name -> names of the resources it requires, in template order."""
+        return Dependencies({name: defn.requires for name, defn in self.resources.items()})
 
     def resolve_properties(self, name: str, lookup: Lookup) -> dict[str, Any]:
         """The properties of ``name``, functions resolved, coerced to the plugin schema."""
@@ -260,7 +262,7 @@ def _parse_resource(name: str, spec: dict, resolved: tuple[str, type[Resource]],
                     env: Environment) -> ResourceDefinition:
     path = child("resources", name)
     concrete, plugin = resolved
-    policy = spec.get("deletion_policy", "Delete")
+    policy = spec.get("deletion_policy", DELETE_POLICY)
     if policy not in DELETION_POLICIES:
         raise ValidationError(
             child(path, "deletion_policy"),
@@ -327,56 +329,17 @@ def _check_static_properties(name: str, plugin: type[Resource], properties: dict
 
 
 def _check_cycles(resources: dict[str, ResourceDefinition]) -> None:
+    loop = Dependencies({name: defn.requires for name, defn in resources.items()}).find_cycle()
+    if loop is None:
+        return
+    # the same loop whichever resource the search met first: it starts at the one written
+    # first in the template
     rank = {name: i for i, name in enumerate(resources)}
-    done: set[str] = set()
-    for start in resources:
-        if start in done:
-            continue
-        # iterative DFS: a template may chain up to max_resources resources
-        trail: list[str] = [start]
-        on_trail = {start}
-        stack = [iter(sorted(resources[start].requires, key=rank.__getitem__))]
-        while stack:
-            nxt = next(stack[-1], None)
-            if nxt is None:
-                stack.pop()
-                finished = trail.pop()
-                on_trail.discard(finished)
-                done.add(finished)
-                continue
-            if nxt in on_trail:
-                loop = trail[trail.index(nxt):]
-                first = min(range(len(loop)), key=lambda i: rank[loop[i]])
-                loop = loop[first:] + loop[:first]
-                raise DependencyCycle(
-                    child("resources", loop[0]),
-                    "dependency cycle: " + " -> ".join([*loop, loop[0]]),
-                )
-            if nxt in done:
-                continue
-            trail.append(nxt)
-            on_trail.add(nxt)
-            stack.append(iter(sorted(resources[nxt].requires, key=rank.__getitem__)))
-
-
-def _topological(requires: dict[str, frozenset[str]]) -> list[str]:
-    rank = {name: i for i, name in enumerate(requires)}
-    waiting = {name: set(deps) for name, deps in requires.items()}
-    dependants: dict[str, list[str]] = {name: [] for name in requires}
-    for name, deps in requires.items():
-        for dep in deps:
-            dependants[dep].append(name)
-    ready = [(rank[name], name) for name, deps in waiting.items() if not deps]
-    heapq.heapify(ready)
-    order: list[str] = []
-    while ready:
-        _, name = heapq.heappop(ready)
-        order.append(name)
-        for other in dependants[name]:
-            waiting[other].discard(name)
-            if not waiting[other]:
-                heapq.heappush(ready, (rank[other], other))
-    return order
+    loop = loop[:-1]
+    first = min(range(len(loop)), key=lambda i: rank[loop[i]])
+    loop = loop[first:] + loop[:first]
+    raise DependencyCycle(child("resources", loop[0]),
+                          "dependency cycle: " + " -> ".join([*loop, loop[0]]))
 
 
 def _parse_outputs(section: Any, scope: Scope) -> dict[str, dict]:

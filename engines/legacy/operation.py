@@ -10,8 +10,6 @@ from collections.abc import Callable
 from engines.core.runtime import Runtime
 from engines.legacy import stack_lock
 
-CREATE, UPDATE, DELETE, ROLLBACK = "CREATE", "UPDATE", "DELETE", "ROLLBACK"
-
 
 class Operation:
     def __init__(self, rt: Runtime, stack_id: str, kind: str, timeout: float | None) -> None:

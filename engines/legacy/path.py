@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import threading
 
+from oslo_log import log as logging
+
 from engines.core import hooks, stack_store
 from engines.core.context import RequestContext
 from engines.core.errors import ActionInProgress, Cancelled, InvalidOperation, ResourceFailure
@@ -12,11 +14,21 @@ from engines.core.liveness import alive_engines
 from engines.core.models import Stack, utcnow
 from engines.core.path import LEGACY, EnginePath, StackRequest, stored_template
 from engines.core.runtime import Runtime
-from engines.core.status import COMPLETE, FAILED, IN_PROGRESS
+from engines.core.status import (
+    COMPLETE,
+    CREATE,
+    DELETE,
+    FAILED,
+    IN_PROGRESS,
+    ROLLBACK,
+    UPDATE,
+)
 from engines.legacy import stack_lock
-from engines.legacy.operation import CREATE, DELETE, ROLLBACK, UPDATE, Operation
+from engines.legacy.operation import Operation
 from engines.legacy.stack import LegacyStack
 from engines.legacy.update import BackupStack, StackUpdate
+
+LOG = logging.getLogger(__name__)
 
 
 class Path(EnginePath):
@@ -129,15 +141,20 @@ class Path(EnginePath):
         try:
             while kind:
                 op.begin(kind)
+                LOG.info("stack %s: legacy %s started on engine %s", op.stack_id, kind,
+                         self.rt.engine_id)
                 try:
                     kind = phases[kind](op)
                 except Exception as exc:  # noqa: BLE001 - an engine bug must not leak a lock
+                    LOG.exception("stack %s: legacy %s crashed", op.stack_id, op.kind)
                     stack_store.set_state(self.rt.db, op.stack_id, op.kind, FAILED,
                                           f"Internal error: {type(exc).__name__}: {exc}",
                                           self.rt.engine_id)
                     kind = None
                 with self._mutex:
                     if op.after:
+                        LOG.info("stack %s: legacy %s stopped for the %s asked for",
+                                 op.stack_id, op.kind, op.after)
                         kind, op.after = op.after, None
                     if not kind:
                         self._close(op)
@@ -152,8 +169,15 @@ class Path(EnginePath):
             del self._ops[op.stack_id]
 
     def _fail(self, op: Operation, action: str, reason: str) -> None:
+        LOG.info("stack %s: legacy %s failed: %s", op.stack_id, action, reason)
         stack_store.set_state(self.rt.db, op.stack_id, action, FAILED, reason,
                               self.rt.engine_id)
+
+    def _complete(self, op: Operation, action: str, **values: object) -> None:
+        LOG.info("stack %s: legacy %s finished", op.stack_id, action)
+        stack_store.set_state(self.rt.db, op.stack_id, action, COMPLETE,
+                              f"Stack {action} completed successfully", self.rt.engine_id,
+                              **values)
 
     def _begin(self, stack_id: str, action: str) -> None:
         """Enter ``action``_IN_PROGRESS, unless already there (a phase started by the API
@@ -172,6 +196,14 @@ class Path(EnginePath):
         if op.after != DELETE:
             self._fail(op, action, self._stopped_reason(op, action))
 
+    @staticmethod
+    def _then_rollback(op: Operation, stack: Stack) -> str | None:
+        if stack.disable_rollback:
+            return None
+        LOG.info("stack %s: legacy rollback started after the failed %s", op.stack_id,
+                 op.kind)
+        return ROLLBACK
+
     # -- phases (each returns the phase to run next, if any) -------------------------------
     def _create(self, op: Operation) -> str | None:
         stack = stack_store.get(self.rt.db, op.stack_id)
@@ -183,9 +215,8 @@ class Path(EnginePath):
             return ROLLBACK if op.timed_out and not stack.disable_rollback else None
         except ResourceFailure as exc:
             self._fail(op, CREATE, f"Resource {exc.action} failed: {exc}")
-            return None if stack.disable_rollback else ROLLBACK
-        stack_store.set_state(self.rt.db, op.stack_id, CREATE, COMPLETE,
-                              "Stack CREATE completed successfully", self.rt.engine_id)
+            return self._then_rollback(op, stack)
+        self._complete(op, CREATE)
         return None
 
     def _update(self, op: Operation) -> str | None:
@@ -200,10 +231,9 @@ class Path(EnginePath):
             return ROLLBACK if op.timed_out and not stack.disable_rollback else None
         except ResourceFailure as exc:
             self._fail(op, UPDATE, f"Resource {exc.action} failed: {exc}")
-            return None if stack.disable_rollback else ROLLBACK
+            return self._then_rollback(op, stack)
         backup.discard()
-        stack_store.set_state(self.rt.db, op.stack_id, UPDATE, COMPLETE,
-                              "Stack UPDATE completed successfully", self.rt.engine_id)
+        self._complete(op, UPDATE)
         return None
 
     def _rollback(self, op: Operation) -> str | None:
@@ -230,8 +260,7 @@ class Path(EnginePath):
         except ResourceFailure as exc:
             self._fail(op, ROLLBACK, f"Resource {exc.action} failed: {exc}")
             return None
-        stack_store.set_state(self.rt.db, op.stack_id, ROLLBACK, COMPLETE,
-                              "Stack ROLLBACK completed successfully", self.rt.engine_id)
+        self._complete(op, ROLLBACK)
         return None
 
     def _delete(self, op: Operation) -> str | None:
@@ -250,7 +279,5 @@ class Path(EnginePath):
             self._fail(op, DELETE, f"Resource {exc.action} failed: {exc}")
             return None
         backup.discard()
-        stack_store.set_state(self.rt.db, op.stack_id, DELETE, COMPLETE,
-                              "Stack DELETE completed successfully", self.rt.engine_id,
-                              deleted_at=utcnow())
+        self._complete(op, DELETE, deleted_at=utcnow())
         return None

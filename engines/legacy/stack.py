@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable
-from typing import Any
 
-from engines.core import stack_store
-from engines.core.errors import ValidationError
+from engines.core import converge, stack_store
+from engines.core.dependencies import Dependencies
 from engines.core.lookup import RowLookup
 from engines.core.models import Resource, Stack
 from engines.core.resource_actions import ResourceActions
 from engines.core.runtime import Runtime
-from engines.core.status import CREATE, UPDATE
 from engines.core.template import Template
 from engines.legacy.operation import Operation
-from engines.legacy.scheduler import DependencyScheduler, reverse
+from engines.legacy.scheduler import DependencyScheduler
 
 
 class LegacyStack:
@@ -42,26 +40,16 @@ class LegacyStack:
         with self._mutex:
             self.rows[name] = row
 
-    def resolve(self, row: Resource, action: str) -> dict[str, Any]:
-        try:
-            return self.template.resolve_properties(
-                row.name, RowLookup(self.actions, dict(self.rows)))
-        except ValidationError as exc:
-            self.actions.mark_failed(row, action, str(exc))
-            raise  # unreachable: mark_failed raises
-
-    def create_one(self, name: str) -> None:
-        row = self.rows[name]
-        defn = self.template.resources[name]
-        if row.type != defn.concrete_type:
-            stack_store.update_resource(self.rt.db, row.id, type=defn.concrete_type)
-            row.type = defn.concrete_type
-        self.actions.create(row, self.resolve(row, CREATE), defn.hooks)
+    def lookup(self) -> RowLookup:
+        """References resolved against the rows that stand for each name right now."""
+        with self._mutex:
+            return RowLookup(self.actions, dict(self.rows))
 
     # -- create ---------------------------------------------------------------------------
     def create_all(self) -> None:
         self.ensure_rows()
-        self.scheduler.run(self.template.dependencies(), self.create_one)
+        self.scheduler.run(self.template.dependencies(), lambda name: converge.create(
+            self.actions, self.template, self.rows[name], self.lookup()))
 
     # -- delete ---------------------------------------------------------------------------
     def delete_rows(self, rows: Iterable[Resource], template: Template | None,
@@ -72,7 +60,7 @@ class LegacyStack:
         names: dict[str, list[int]] = {}
         for row in rows:
             names.setdefault(row.name, []).append(row.id)
-        deps = template.dependencies() if template else {}
+        deps = template.dependencies() if template else Dependencies()
         needs: dict[int, set[int]] = {row.id: set() for row in rows}
         for row in rows:
             for required in deps.get(row.name, ()):
@@ -89,16 +77,10 @@ class LegacyStack:
             row = by_id[row_id]
             defn = definitions.get(row.name)
             hooks = defn.hooks if (defn and use_hooks) else frozenset()
-            retain = bool(defn and defn.deletion_policy == "Retain")
-            self.actions.delete(row, hooks, retain=retain)
+            self.actions.delete(row, hooks, retain=bool(defn and defn.retained))
             self.actions.forget(row)
             with self._mutex:
                 if self.rows.get(row.name) is row:
                     del self.rows[row.name]
 
-        self.scheduler.run(reverse(needs), delete_one)
-
-    def update_one_in_place(self, name: str) -> str:
-        row = self.rows[name]
-        defn = self.template.resources[name]
-        return self.actions.update(row, self.resolve(row, UPDATE), defn.hooks)
+        self.scheduler.run(Dependencies(needs).reversed(), delete_one)

@@ -9,15 +9,16 @@ still in the backup and swaps them back: the same physical resources return.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Iterator
 
 import sqlalchemy as sa
 
-from engines.core import stack_store
-from engines.core.errors import UpdateReplace
+from engines.core import converge, stack_store
 from engines.core.models import Resource, Stack, utcnow
 from engines.core.runtime import Runtime
-from engines.core.status import COMPLETE, UPDATE
+from engines.core.status import IN_PROGRESS, UPDATE
 from engines.core.template import Template
 from engines.legacy.stack import LegacyStack
 
@@ -34,7 +35,7 @@ class BackupStack:
                 backup = Stack(id=str(uuid.uuid4()), name=f"{owner.name}*",
                                project_id=owner.project_id,
                                raw_template_id=owner.raw_template_id, parameters=owner.parameters,
-                               action="UPDATE", status="IN_PROGRESS", owner_id=owner.id,
+                               action=UPDATE, status=IN_PROGRESS, owner_id=owner.id,
                                backup=True, disable_rollback=True, convergence=False,
                                created_at=utcnow())
                 s.add(backup)
@@ -67,6 +68,31 @@ class BackupStack:
             s.execute(sa.delete(Stack).where(Stack.id == self.id))
 
 
+class BackupCopies:
+    """Old copies live in the backup stack (``converge.Copies`` for the legacy path)."""
+
+    def __init__(self, stack: LegacyStack, backup: BackupStack) -> None:
+        self.stack = stack
+        self.backup = backup
+
+    def old_copies(self, current: Resource) -> list[Resource]:
+        return [row for row in reversed(self.backup.rows()) if row.name == current.name]
+
+    def bring_back(self, current: Resource, copy: Resource) -> Resource:
+        self.backup.take(current)
+        self.backup.give_back(copy, self.stack.stack.id)
+        self.stack.set_row(current.name, copy)
+        return copy
+
+    @contextlib.contextmanager
+    def new_copy(self, current: Resource, type_name: str) -> Iterator[Resource]:
+        self.backup.take(current)
+        new = stack_store.add_resource(self.stack.rt.db, self.stack.stack.id, current.name,
+                                       type_name)
+        self.stack.set_row(current.name, new)
+        yield new
+
+
 class StackUpdate:
     """Bring ``stack`` (already loaded with the *new* template) to that template."""
 
@@ -74,6 +100,7 @@ class StackUpdate:
         self.stack = stack
         self.backup = backup
         self.previous = previous
+        self.copies = BackupCopies(stack, backup)
 
     def run(self) -> None:
         new = self.stack.template
@@ -84,41 +111,9 @@ class StackUpdate:
 
     def _update_one(self, name: str) -> None:
         st = self.stack
-        defn = st.template.resources[name]
         row = st.rows.get(name)
         if row is None:
-            row = stack_store.add_resource(st.rt.db, st.stack.id, name, defn.concrete_type)
+            row = stack_store.add_resource(st.rt.db, st.stack.id, name,
+                                           st.template.resources[name].concrete_type)
             st.set_row(name, row)
-        if st.actions.needs_create(row):
-            st.create_one(name)
-            return
-        try:
-            if row.type != defn.concrete_type:
-                raise UpdateReplace(name)
-            st.update_one_in_place(name)
-        except UpdateReplace:
-            self._replace(name, row)
-
-    def _replace(self, name: str, old: Resource) -> None:
-        st = self.stack
-        defn = st.template.resources[name]
-        wanted = st.resolve(old, UPDATE)
-        restorable = self._restorable(name, defn.concrete_type, wanted)
-        self.backup.take(old)
-        if restorable is not None:
-            self.backup.give_back(restorable, st.stack.id)
-            st.set_row(name, restorable)
-            return
-        new = stack_store.add_resource(st.rt.db, st.stack.id, name, defn.concrete_type)
-        st.set_row(name, new)
-        st.create_one(name)
-
-    def _restorable(self, name: str, type_name: str, wanted: dict) -> Resource | None:
-        """An old copy in the backup that already is what the template wants."""
-        for row in reversed(self.backup.rows()):
-            if (row.name == name and row.type == type_name and row.status == COMPLETE
-                    and row.physical_resource_id and row.properties_data == wanted
-                    and self.stack.rt.reality.get(row.physical_resource_id) is not None):
-                return row
-        return None
-
+        converge.converge(st.actions, st.template, row, st.lookup(), self.copies)

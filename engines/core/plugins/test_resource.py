@@ -7,6 +7,7 @@ from typing import Any
 from engines.core.errors import ResourceFailure, UpdateReplace
 from engines.core.properties import BOOLEAN, MAP, NUMBER, STRING, Property
 from engines.core.resource import Resource
+from engines.core.status import CREATE, UPDATE
 
 
 class TestResource(Resource):
@@ -49,7 +50,7 @@ class TestResource(Resource):
     def check_create_complete(self) -> bool:
         self._wait("create")
         if self.properties.get("fail"):
-            raise ResourceFailure(self.name, "CREATE", "Test Resource failed (fail: true)")
+            raise ResourceFailure(self.name, CREATE, "Test Resource failed (fail: true)")
         return True
 
     def needs_replace(self, old: dict[str, Any], new: dict[str, Any]) -> bool:
@@ -65,7 +66,7 @@ class TestResource(Resource):
         if old != new:
             self.scope.cloud_update(self.physical_id, new)
         if new.get("fail"):
-            raise ResourceFailure(self.name, "UPDATE", "Test Resource failed (fail: true)")
+            raise ResourceFailure(self.name, UPDATE, "Test Resource failed (fail: true)")
 
     def handle_delete(self) -> None:
         self._wait("delete")

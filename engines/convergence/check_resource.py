@@ -1,0 +1,187 @@
+"""check_resource's node logic: what a worker does with one node of one traversal while it
+holds the resource's own lock.
+
+An update node converges the resource to the traversal's template: the decision is the
+one both paths share (``engines.core.converge``); this module only says which row stands
+for the resource and keeps replaced copies as rows linked by ``replaces`` /
+``replaced_by``. A clean-up node deletes an old copy, unless it is (again) the current
+one of a resource the target template keeps.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from oslo_log import log as logging
+
+from engines.convergence import propagate, resource_lock
+from engines.convergence.traversal import Traversals, stack_row
+from engines.convergence.traversal_state import TraversalState
+from engines.core import converge, stack_store
+from engines.core.db import Database
+from engines.core.liveness import is_alive
+from engines.core.models import Resource
+from engines.core.resource_actions import ResourceActions
+from engines.core.runtime import Runtime
+from engines.core.template import Template
+
+LOG = logging.getLogger(__name__)
+
+
+class Locked(Exception):  # noqa: N818 - control flow
+    """Another worker holds the resource; it will re-send this check when it is done."""
+
+
+class InputLookup:
+    """get_resource / get_attr answered from what the predecessors sent."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+
+    def physical_id(self, name: str) -> str | None:
+        return (self.data.get(name) or {}).get("physical_id")
+
+    def attribute(self, name: str, attr: str) -> Any:
+        return ((self.data.get(name) or {}).get("attrs") or {}).get(attr)
+
+
+def rows_named(db: Database, stack_id: str, name: str) -> list[Resource]:
+    """Every stored copy of resource ``name``, oldest first."""
+    with db.session() as s:
+        return list(s.scalars(sa.select(Resource).where(
+            Resource.stack_id == stack_id, Resource.name == name).order_by(Resource.id)))
+
+
+def row_by_id(db: Database, resource_id: int) -> Resource | None:
+    with db.session() as s:
+        return s.get(Resource, resource_id)
+
+
+class ReplacedRows:
+    """Old copies are rows a newer row replaced (``converge.Copies`` for convergence)."""
+
+    def __init__(self, rt: Runtime, stack_id: str) -> None:
+        self.rt = rt
+        self.stack_id = stack_id
+
+    def old_copies(self, current: Resource) -> list[Resource]:
+        return [row for row in reversed(rows_named(self.rt.db, self.stack_id, current.name))
+                if row.replaced_by is not None and row.id != current.id]
+
+    def bring_back(self, current: Resource, copy: Resource) -> Resource | None:
+        # a clean-up of the copy may be running (a superseded traversal's): not that one
+        if not resource_lock.try_acquire(self.rt.db, copy.id, self.rt.engine_id):
+            return None
+        with self.rt.db.session() as s:
+            s.execute(sa.update(Resource).where(Resource.id == copy.id)
+                      .values(replaced_by=None, replaces=None))
+            s.execute(sa.update(Resource).where(Resource.id == current.id)
+                      .values(replaced_by=copy.id))
+        resource_lock.release(self.rt.db, copy.id, self.rt.engine_id)
+        return row_by_id(self.rt.db, copy.id)
+
+    @contextlib.contextmanager
+    def new_copy(self, current: Resource, type_name: str) -> Iterator[Resource]:
+        # born locked: no other check may act on it before it exists physically
+        new = stack_store.add_resource(self.rt.db, self.stack_id, current.name, type_name,
+                                       replaces=current.id, engine_id=self.rt.engine_id,
+                                       atomic_key=1)
+        stack_store.update_resource(self.rt.db, current.id, replaced_by=new.id)
+        try:
+            yield new
+        finally:
+            resource_lock.release(self.rt.db, new.id, self.rt.engine_id)
+
+
+class CheckResource:
+    def __init__(self, rt: Runtime, traversals: Traversals) -> None:
+        self.rt = rt
+        self.traversals = traversals
+
+    def still_current(self, stack_id: str, traversal_id: str) -> Callable[[], None]:
+        """A check asks this before each step that writes: a traversal superseded since
+        the check was sent may have been passed by its successor already (a rollback
+        that went by this resource), and what the stale check did then would stay."""
+        def check() -> None:
+            stack = stack_row(self.rt.db, stack_id)
+            if stack is None or stack.current_traversal != traversal_id:
+                raise converge.Superseded(
+                    f"traversal {traversal_id} of stack {stack_id} was superseded")
+        return check
+
+    @contextlib.contextmanager
+    def locked(self, row: Resource, stack_id: str, traversal_id: str) -> Iterator[None]:
+        """Hold ``row``'s lock (breaking a dead engine's); raise Locked if a live one has it.
+        On release, a newer traversal's checks that gave up on the lock are sent again."""
+        if not resource_lock.try_acquire(self.rt.db, row.id, self.rt.engine_id):
+            holder = resource_lock.holder(self.rt.db, row.id)
+            if holder and not is_alive(self.rt.db, holder, self.rt.conf.service_stale_after):
+                resource_lock.break_lock(self.rt.db, row.id, holder)
+            if not resource_lock.try_acquire(self.rt.db, row.id, self.rt.engine_id):
+                # resource_lock logs the refusal; this says which traversal gave up
+                LOG.debug("stack %s: resource %s (id %s) is held by engine %s; traversal %s "
+                          "leaves it to the holder", stack_id, row.name, row.id, holder,
+                          traversal_id)
+                raise Locked(row.name)
+        try:
+            yield
+        finally:
+            resource_lock.release(self.rt.db, row.id, self.rt.engine_id)
+            propagate.retrigger_if_superseded(self.rt, self.traversals, stack_id,
+                                              traversal_id, row)
+
+    # -- update node ------------------------------------------------------------------------
+    def update(self, stack_id: str, traversal_id: str, template_id: int | None,
+               template: Template, name: str, data: dict[str, Any],
+               actions: ResourceActions) -> dict[str, Any]:
+        defn = template.resources[name]
+        still_current = self.still_current(stack_id, traversal_id)
+        current = [r for r in rows_named(self.rt.db, stack_id, name) if r.replaced_by is None]
+        if not current:
+            still_current()
+        row = current[-1] if current else stack_store.add_resource(
+            self.rt.db, stack_id, name, defn.concrete_type)
+        with self.locked(row, stack_id, traversal_id):
+            row = row_by_id(self.rt.db, row.id)
+            # converge asks still_current first of all, now that the lock is held: a
+            # newer traversal cannot pass this resource any more until it is released
+            row = converge.converge(actions, template, row, InputLookup(data),
+                                    ReplacedRows(self.rt, stack_id), still_current).row
+            # the rows it was made against, so clean-ups can be ordered copy by copy
+            required = sorted(data[dep]["id"] for dep in defn.requires
+                              if "id" in data.get(dep, {}))
+            stack_store.update_resource(self.rt.db, row.id, requires=required,
+                                        current_template_id=template_id)
+        return {"id": row.id, "physical_id": row.physical_resource_id,
+                "attrs": actions.attributes(row)}
+
+    # -- clean-up node ----------------------------------------------------------------------
+    def cleanup(self, stack_id: str, traversal_id: str, template: Template | None,
+                row_id: int, state: TraversalState,
+                actions: ResourceActions) -> dict[str, Any]:
+        """Delete this copy unless it is (again) the current one of a resource the target
+        template keeps."""
+        def wanted(row: Resource) -> bool:
+            return (template is not None and row.name in template.resources
+                    and row.replaced_by is None)
+
+        row = row_by_id(self.rt.db, row_id)
+        if row is None or wanted(row):
+            return {}
+        with self.locked(row, stack_id, traversal_id):
+            row = row_by_id(self.rt.db, row_id)
+            if row is None or wanted(row):  # a rollback brought it back meanwhile
+                return {}
+            self.still_current(stack_id, traversal_id)()
+            LOG.info("stack %s: traversal %s cleans up resource %s (id %s)", stack_id,
+                     traversal_id, row.name, row.id)
+            actions.delete(row, state.hooks_for_delete(row.name),
+                           retain=row.name in state.retain)
+            with self.rt.db.session() as s:
+                s.execute(sa.update(Resource).where(Resource.replaces == row.id)
+                          .values(replaces=None))
+            actions.forget(row)
+        return {}

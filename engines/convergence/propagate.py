@@ -1,0 +1,82 @@
+"""Moving a traversal on after a node is done: hand its output to the successors' sync
+points, cast check_resource for every successor whose inputs are all in, and complete the
+stack when the last node is in. And the one move a superseded traversal still makes: when
+its worker releases a resource, re-send the newer traversal's checks of that resource,
+which found the lock taken and gave up."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oslo_log import log as logging
+
+from engines.convergence import sync_point
+from engines.convergence.graph import Graph, Node, cleanup_entity, key, parse_key
+from engines.convergence.traversal import Traversals, stack_row
+from engines.convergence.traversal_state import TraversalState
+from engines.core.models import Resource
+from engines.core.runtime import Runtime
+from engines.core.status import IN_PROGRESS
+
+LOG = logging.getLogger(__name__)
+
+
+def update_outputs(inputs: dict[str, Any]) -> dict[str, Any]:
+    """Sync point inputs -> the data a node resolves against: update outputs by name."""
+    result = {}
+    for sender, value in inputs.items():
+        name, is_update = parse_key(sender)
+        if is_update:
+            result[name] = value
+    return result
+
+
+def propagate(rt: Runtime, traversals: Traversals, stack_id: str, traversal_id: str,
+              template_id: int | None, graph: Graph, node: Node,
+              output: dict[str, Any]) -> None:
+    """``node`` of ``traversal_id`` is done with ``output``: move the traversal on, if it is
+    still the stack's current one."""
+    stack = stack_row(rt.db, stack_id)
+    if (stack is None or stack.current_traversal != traversal_id
+            or stack.status != IN_PROGRESS):
+        return
+    sender = key(node)
+    for successor in graph.successors(node):
+        required = {key(r) for r in graph.requires[successor]}
+        inputs = sync_point.sync(rt.db, traversal_id, successor[0], successor[1],
+                                 sender, output, required)
+        if inputs is not None:
+            traversals.cast(stack_id, traversal_id, template_id, successor[0],
+                            successor[1], update_outputs(inputs))
+    roots = graph.roots()
+    if node in roots:
+        inputs = sync_point.sync(rt.db, traversal_id, stack_id, True, sender, {},
+                                 {key(r) for r in roots})
+        if inputs is not None:
+            traversals.complete(stack_id, traversal_id)
+
+
+def retrigger_if_superseded(rt: Runtime, traversals: Traversals, stack_id: str,
+                            traversal_id: str, row: Resource) -> None:
+    """A check of ``traversal_id`` released ``row``: if a newer traversal is current, its
+    checks of this resource (update or clean-up) may have found the lock taken and given
+    up; send again those whose inputs are all in. A check sent twice finds nothing left
+    to do the second time."""
+    stack = stack_row(rt.db, stack_id)
+    if (stack is None or stack.current_traversal in (None, traversal_id)
+            or stack.status != IN_PROGRESS):
+        return
+    state = TraversalState.of(stack)
+    graph = state.graph
+    for waiting in ((row.name, True), (cleanup_entity(row.name, row.id), False)):
+        if waiting not in graph.requires:
+            continue
+        required = {key(r) for r in graph.requires[waiting]}
+        inputs = sync_point.inputs_if_complete(rt.db, stack.current_traversal,
+                                               waiting[0], waiting[1], required)
+        if inputs is not None:
+            LOG.info("stack %s: resource %s (id %s) released by superseded traversal %s; "
+                     "re-sending %s of traversal %s", stack_id, row.name, row.id,
+                     traversal_id, key(waiting), stack.current_traversal)
+            traversals.cast(stack_id, stack.current_traversal, state.template_id,
+                            waiting[0], waiting[1], update_outputs(inputs))
