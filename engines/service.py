@@ -21,7 +21,9 @@ from engines.core.path import CONVERGENCE, LEGACY, PATH_NAMES, EnginePath, Stack
 from engines.core.runtime import Runtime
 from engines.core.status import IN_PROGRESS, is_terminal
 from engines.core.template import parse
+from engines.core.update_checks import check_update, refuse_nested_on
 from engines.core.urls import safe_url
+from engines.nested_stacks import ServiceNestedStacks
 from engines.observe import CloudView
 
 __all__ = ["CONVERGENCE", "LEGACY", "PATH_NAMES", "CloudView", "EngineService",
@@ -54,6 +56,7 @@ class EngineService:
                                     self.conf.heartbeat_interval)
         self._started = False
         self._lock = threading.Lock()
+        self.rt.nested = ServiceNestedStacks(self)
         if start:
             self.start()
 
@@ -118,11 +121,28 @@ class EngineService:
     def _path_of(self, stack: Stack) -> EnginePath:
         return self._path_named(CONVERGENCE if stack.convergence else LEGACY)
 
+    def path_of_stack(self, stack: Stack) -> EnginePath:
+        """The path ``stack`` was created on (a nested stack: its root's)."""
+        return self._path_of(stack)
+
+    def nested_request(self, template: Any, environment: Any, parameters: dict[str, Any],
+                       files: dict[str, str], timeout: int | None,
+                       nesting: tuple[str, ...]) -> StackRequest:
+        """A child stack's request: validated as any, rollback left to its parent."""
+        tmpl = parse(template, environment, parameters,
+                     max_template_size=self.conf.max_template_size,
+                     max_resources=self.conf.max_resources_per_stack, files=files,
+                     nesting=nesting, max_nested_depth=self.conf.max_nested_stack_depth)
+        return StackRequest(tmpl, dict(parameters), True,
+                            timeout or self.conf.stack_action_timeout)
+
     def _request(self, template: Any, environment: Any, parameters: dict[str, Any] | None,
-                 disable_rollback: bool, timeout: int | None, source: str | None) -> StackRequest:
+                 disable_rollback: bool, timeout: int | None, source: str | None,
+                 files: dict[str, str] | None = None) -> StackRequest:
         tmpl = parse(template, environment, parameters or {},
                      max_template_size=self.conf.max_template_size,
-                     max_resources=self.conf.max_resources_per_stack, source=source)
+                     max_resources=self.conf.max_resources_per_stack, source=source,
+                     files=files, max_nested_depth=self.conf.max_nested_stack_depth)
         return StackRequest(tmpl, dict(parameters or {}), disable_rollback,
                             timeout or self.conf.stack_action_timeout)
 
@@ -130,25 +150,30 @@ class EngineService:
     def create_stack(self, ctx: RequestContext, name: str, template: Any,
                      environment: Any = None, parameters: dict[str, Any] | None = None, *,
                      disable_rollback: bool = False, timeout: int | None = None,
-                     source: str | None = None) -> str:
+                     source: str | None = None, files: dict[str, str] | None = None) -> str:
         """Validate and store a stack, start creating it, return its id. The stack's path is
-        the configuration's ``convergence_engine`` at this moment, for life."""
+        the configuration's ``convergence_engine`` at this moment, for life. ``files`` is
+        what the template reads (get_file, template resources); ``environment`` may be a
+        list of environments, merged in order."""
         if not name or len(name) > 255:
             raise InvalidOperation("a stack name must have 1 to 255 characters")
         path = self._path_named(CONVERGENCE if self.conf.convergence_engine else LEGACY)
         request = self._request(template, environment, parameters, disable_rollback,
-                                timeout, source)
+                                timeout, source, files)
+        refuse_nested_on(path.name, request.template)
         return path.create(ctx, name, request).id
 
     def update_stack(self, ctx: RequestContext, stack_id: str, template: Any,
                      environment: Any = None, parameters: dict[str, Any] | None = None, *,
                      disable_rollback: bool | None = None, timeout: int | None = None,
-                     source: str | None = None) -> None:
+                     source: str | None = None, files: dict[str, str] | None = None) -> None:
         stack = stack_store.get(self.rt.db, stack_id, ctx.project_id, include_deleted=False)
         path = self._path_of(stack)
         request = self._request(template, environment, parameters,
                                 stack.disable_rollback if disable_rollback is None
-                                else disable_rollback, timeout, source)
+                                else disable_rollback, timeout, source, files)
+        check_update(self.rt, stack, request)
+        refuse_nested_on(path.name, request.template)
         path.update(ctx, stack, request)
 
     def delete_stack(self, ctx: RequestContext, stack_id: str) -> None:

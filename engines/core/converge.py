@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from oslo_log import log as logging
 
-from engines.core import stack_store
+from engines.core import restrictions, stack_store
 from engines.core.errors import Cancelled, UpdateReplace, ValidationError
 from engines.core.models import Resource
 from engines.core.reality import Reality
@@ -110,6 +110,7 @@ def converge(actions: ResourceActions, template: Template, row: Resource, lookup
         return _decided(actions, Converged(row, CREATED))
     wanted = resolve(actions, template, row, lookup, UPDATE)
     still_current()
+    restrictions.enforce(actions, defn, row, wanted)
     try:
         if row.type != defn.concrete_type:
             raise UpdateReplace(row.name)

@@ -321,6 +321,7 @@ class ActionScope:
         self._cancelled = cancelled or (lambda: False)
         self.poll_interval = poll_interval
         self._event = threading.Event()
+        self.nested: Any = None  # engines.core.nested.NestedStacks, for stack resources
 
     def check(self) -> None:
         if self._cancelled():

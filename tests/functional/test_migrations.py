@@ -43,7 +43,8 @@ from engines.core import models
 from migrations import api
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-REVISIONS = ["0001_pre_convergence", "0002_engine_mode", "0003_convergence_schema"]
+REVISIONS = ["0001_pre_convergence", "0002_engine_mode", "0003_convergence_schema",
+             "0004_nested_stacks"]
 HEAD = REVISIONS[-1]
 SERVERS = [
     pytest.param("postgresql", marks=pytest.mark.postgresql),
@@ -63,9 +64,15 @@ _NEW_IN_0003 = {
         "requires", "replaces", "replaced_by", "current_template_id", "atomic_key", "engine_id",
     ],
 }
+_NEW_IN_0004 = {"raw_template": ["files"], "stack": ["root_id"]}
 ERA_COLUMNS: dict[str, dict[str, list[str]]] = {HEAD: _HEAD_COLUMNS}
+ERA_COLUMNS["0003_convergence_schema"] = {
+    name: [c for c in columns if c not in _NEW_IN_0004.get(name, ())]
+    for name, columns in _HEAD_COLUMNS.items()
+}
 ERA_COLUMNS["0002_engine_mode"] = {
-    name: [c for c in _HEAD_COLUMNS[name] if c not in _NEW_IN_0003.get(name, ())]
+    name: [c for c in ERA_COLUMNS["0003_convergence_schema"][name]
+           if c not in _NEW_IN_0003.get(name, ())]
     for name in _TABLES_0001
 }
 ERA_COLUMNS["0001_pre_convergence"] = {
@@ -460,7 +467,7 @@ def _pre_upgrade_0003_convergence_schema(conn: sa.Connection) -> dict[str, Any]:
 
 
 def _check_0003_convergence_schema(conn: sa.Connection, data: dict[str, Any]) -> None:
-    _assert_columns(conn, HEAD)
+    _assert_columns(conn, "0003_convergence_schema")
     after = _snapshot(conn)
     _assert_kept(data["before"], after)
     # untouched by convergence: NULL everywhere, nothing in the new tables
@@ -481,6 +488,30 @@ def _check_0003_convergence_schema(conn: sa.Connection, data: dict[str, Any]) ->
                disable_rollback=False, backup=False, created_at=T0)
     old.insert("resource", uuid=str(uuid.uuid4()), stack_id=sid, name="r", type="OS::Heat::None",
                action="CREATE", status="COMPLETE", created_at=T0)
+    _finish_legacy_operations(old, data["population"])
+    assert not _snapshot(conn)["stack_lock"]
+    assert _cloud_rows(conn) == data["cloud"]
+
+
+def _pre_upgrade_0004_nested_stacks(conn: sa.Connection) -> dict[str, Any]:
+    # the previous release, legacy and convergence stacks alike
+    population = _write_legacy_population(Writer(conn, "0003_convergence_schema"), "pre-0004")
+    return {"population": population, "before": _snapshot(conn), "cloud": _cloud_rows(conn)}
+
+
+def _check_0004_nested_stacks(conn: sa.Connection, data: dict[str, Any]) -> None:
+    _assert_columns(conn, HEAD)
+    after = _snapshot(conn)
+    _assert_kept(data["before"], after)
+    # every template had no files, every stack is a root
+    assert all(row["files"] is None for row in after["raw_template"].values())
+    assert all(row["root_id"] is None for row in after["stack"].values())
+    # the previous release keeps working: it names neither column
+    old = Writer(conn, "0003_convergence_schema")
+    sid = str(uuid.uuid4())
+    old.insert("stack", id=sid, name="by-old-code", project_id="p", action="CREATE",
+               raw_template_id=data["population"]["template_id"], status="COMPLETE",
+               disable_rollback=False, backup=False, convergence=False, created_at=T0)
     _finish_legacy_operations(old, data["population"])
     assert not _snapshot(conn)["stack_lock"]
 

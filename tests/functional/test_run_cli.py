@@ -4,6 +4,7 @@ the run file, and per-scenario databases on a real server."""
 from __future__ import annotations
 
 import json
+import secrets
 from pathlib import Path
 
 import pytest
@@ -203,23 +204,26 @@ def test_a_malformed_scenario_exits_2_naming_file_and_step(tmp_path, capsys):
                                      pytest.param("mysql", marks=pytest.mark.mysql)])
 def test_each_scenario_run_gets_its_own_database_on_a_server(tmp_path, backend):
     server = require_server(backend)
-    root = _tree(tmp_path, {"basic/plain": PLAIN, "overlap/busy": BUSY})
+    # a group name of this run's own: another session on the same server (a second
+    # checkout, a developer's run) cannot leave databases that look like ours
+    group = f"basic{secrets.token_hex(3)}"
+    root = _tree(tmp_path, {f"{group}/plain": PLAIN, "overlap/busy": BUSY})
     code, data = _run(tmp_path, "--scenarios", str(root), "--database-url", server,
                       "--repeat", "1")
     assert data["run"]["database"] == backend and data["run"]["migrations"]["verified"]
     from engines.service import safe_url
     assert data["run"]["config"]["database"] == {"kind": backend, "url": safe_url(server)}
     verdicts = {s["id"]: s["verdict"] for s in data["scenarios"]}
-    assert verdicts == {"basic/plain": "parity", "overlap/busy": "unexpected-divergence"}
+    assert verdicts == {f"{group}/plain": "parity", "overlap/busy": "unexpected-divergence"}
     assert code == 1
     import sqlalchemy as sa
     engine = sa.create_engine(server)
     with engine.connect() as conn:   # every scenario database was dropped afterwards
         if backend == "postgresql":
             left = conn.execute(sa.text("SELECT datname FROM pg_database WHERE datname LIKE "
-                                        "'dualpath_%%basic%%'")).all()
+                                        f"'dualpath_%%{group}%%'")).all()
         else:
-            left = conn.execute(sa.text("SHOW DATABASES LIKE 'dualpath_%%basic%%'")).all()
+            left = conn.execute(sa.text(f"SHOW DATABASES LIKE 'dualpath_%%{group}%%'")).all()
     engine.dispose()
     assert left == []
 
