@@ -21,7 +21,9 @@ from engines.core.path import CONVERGENCE, LEGACY, PATH_NAMES, EnginePath, Stack
 from engines.core.runtime import Runtime
 from engines.core.status import HOOK_TYPES, IN_PROGRESS, is_terminal
 from engines.core.template import parse
+from engines.core.update_checks import check_update, refuse_nested_on
 from engines.core.urls import safe_url
+from engines.nested_stacks import ServiceNestedStacks
 from engines.observe import CloudView
 
 __all__ = ["CONVERGENCE", "HOOK_TYPES", "LEGACY", "PATH_NAMES", "CloudView", "EngineService",
@@ -54,6 +56,7 @@ class EngineService:
                                     self.conf.heartbeat_interval)
         self._started = False
         self._lock = threading.Lock()
+        self.rt.nested = ServiceNestedStacks(self)
         if start:
             self.start()
 
@@ -118,18 +121,32 @@ class EngineService:
     def _path_of(self, stack: Stack) -> EnginePath:
         return self._path_named(CONVERGENCE if stack.convergence else LEGACY)
 
+    def path_of_stack(self, stack: Stack) -> EnginePath:
+        """The path ``stack`` was created on (a nested stack: its root's)."""
+        return self._path_of(stack)
+
+    def nested_request(self, template: Any, environment: Any, parameters: dict[str, Any],
+                       files: dict[str, str], timeout: int | None,
+                       nesting: tuple[str, ...]) -> StackRequest:
+        """A child stack's request: validated as any, rollback left to its parent."""
+        tmpl = parse(template, environment, parameters,
+                     max_template_size=self.conf.max_template_size,
+                     max_resources=self.conf.max_resources_per_stack, files=files,
+                     nesting=nesting, max_nested_depth=self.conf.max_nested_stack_depth)
+        check_hook_names(self.rt, tmpl, None)
+        return StackRequest(tmpl, dict(parameters), True,
+                            timeout or self.conf.stack_action_timeout)
+
     def _request(self, template: Any, environment: Any, parameters: dict[str, Any] | None,
                  disable_rollback: bool, timeout: int | None, source: str | None,
+                 files: dict[str, str] | None = None,
                  stack: Stack | None = None) -> StackRequest:
         check_timeout(timeout)
         tmpl = parse(template, environment, parameters or {},
                      max_template_size=self.conf.max_template_size,
-                     max_resources=self.conf.max_resources_per_stack, source=source)
-        # a hook may name a resource the stack has that the new template removes
-        names = set(tmpl.resources)
-        if stack is not None:
-            names.update(row.name for row in stack_store.resources(self.rt.db, stack.id))
-        tmpl.environment.check_hook_names(names)
+                     max_resources=self.conf.max_resources_per_stack, source=source,
+                     files=files, max_nested_depth=self.conf.max_nested_stack_depth)
+        check_hook_names(self.rt, tmpl, stack)
         return StackRequest(tmpl, dict(parameters or {}), disable_rollback,
                             int(timeout) if timeout else self.conf.stack_action_timeout)
 
@@ -137,25 +154,30 @@ class EngineService:
     def create_stack(self, ctx: RequestContext, name: str, template: Any,
                      environment: Any = None, parameters: dict[str, Any] | None = None, *,
                      disable_rollback: bool = False, timeout: int | None = None,
-                     source: str | None = None) -> str:
+                     source: str | None = None, files: dict[str, str] | None = None) -> str:
         """Validate and store a stack, start creating it, return its id. The stack's path is
-        the configuration's ``convergence_engine`` at this moment, for life."""
+        the configuration's ``convergence_engine`` at this moment, for life. ``files`` is
+        what the template reads (get_file, template resources); ``environment`` may be a
+        list of environments, merged in order."""
         if not name or len(name) > 255:
             raise InvalidOperation("a stack name must have 1 to 255 characters")
         path = self._path_named(CONVERGENCE if self.conf.convergence_engine else LEGACY)
         request = self._request(template, environment, parameters, disable_rollback,
-                                timeout, source)
+                                timeout, source, files)
+        refuse_nested_on(path.name, request.template)
         return path.create(ctx, name, request).id
 
     def update_stack(self, ctx: RequestContext, stack_id: str, template: Any,
                      environment: Any = None, parameters: dict[str, Any] | None = None, *,
                      disable_rollback: bool | None = None, timeout: int | None = None,
-                     source: str | None = None) -> None:
+                     source: str | None = None, files: dict[str, str] | None = None) -> None:
         stack = stack_store.get(self.rt.db, stack_id, ctx.project_id, include_deleted=False)
         path = self._path_of(stack)
         request = self._request(template, environment, parameters,
                                 stack.disable_rollback if disable_rollback is None
-                                else disable_rollback, timeout, source, stack)
+                                else disable_rollback, timeout, source, files, stack)
+        check_update(self.rt, stack, request)
+        refuse_nested_on(path.name, request.template)
         path.update(ctx, stack, request)
 
     def delete_stack(self, ctx: RequestContext, stack_id: str) -> None:
@@ -245,6 +267,16 @@ class EngineService:
             return None
         what = f"resource {name} to reach {hook or status}"
         return self.wait_until(reached, timeout, what)
+
+
+def check_hook_names(rt: Runtime, template: Any, stack: Stack | None) -> None:
+    """Every hook of the environment must match a resource: of the template (one its
+    conditions leave out counts), or, on an update, of the stack -- a hook may name a
+    resource the new template removes, to pause before its removal."""
+    names = set(template.resources) | set(template.raw.get("resources") or {})
+    if stack is not None:
+        names.update(row.name for row in stack_store.resources(rt.db, stack.id))
+    template.environment.check_hook_names(names)
 
 
 def check_timeout(timeout: Any) -> None:

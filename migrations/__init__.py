@@ -22,6 +22,10 @@ CLOUD_TABLE_PREFIX = "cloud_"
 #: how long a revision may wait for a table lock before it gives up (seconds)
 DEFAULT_LOCK_TIMEOUT = 5.0
 
+#: how long one statement of a revision may run on PostgreSQL (seconds): the revisions are
+#: catalogue changes and instant ALTERs; anything near this is a rewrite nobody meant
+DEFAULT_STATEMENT_TIMEOUT = 60.0
+
 # MySQL/MariaDB errors meaning "this ALTER cannot run with the ALGORITHM asked for"
 _MYSQL_ALGORITHM_UNSUPPORTED = {1800, 1845, 1846}
 
@@ -75,33 +79,50 @@ def autogenerate_options() -> dict[str, Any]:
     }
 
 
+def _seconds(name: str, default: float) -> float:
+    # config.attributes (a caller's), else -x name=... (the command line), else the default
+    config = context.config
+    value = config.attributes.get(name)
+    if value is None:
+        value = context.get_x_argument(as_dictionary=True).get(name)
+    return default if value is None else float(value)
+
+
 def lock_timeout() -> float:
     """Seconds a DDL statement may wait for its lock: ``config.attributes["lock_timeout"]``,
     else ``-x lock_timeout=...``, else :data:`DEFAULT_LOCK_TIMEOUT`."""
-    config = context.config
-    value = config.attributes.get("lock_timeout")
-    if value is None:
-        value = context.get_x_argument(as_dictionary=True).get("lock_timeout")
-    return DEFAULT_LOCK_TIMEOUT if value is None else float(value)
+    return _seconds("lock_timeout", DEFAULT_LOCK_TIMEOUT)
+
+
+def statement_timeout() -> float:
+    """Seconds one statement of a revision may run (PostgreSQL), set like
+    :func:`lock_timeout`; default :data:`DEFAULT_STATEMENT_TIMEOUT`."""
+    return _seconds("statement_timeout", DEFAULT_STATEMENT_TIMEOUT)
 
 
 @contextlib.contextmanager
-def short_lock_wait() -> Iterator[None]:
-    """Make the DDL inside fail fast instead of waiting for a table lock.
+def bounded_ddl() -> Iterator[None]:
+    """Run the DDL inside with bounded waits: every revision after the first wraps its
+    upgrade and its downgrade in this (tests/functional/test_migration_rules.py checks).
 
     An ALTER that waits for a lock behind a long transaction holds its place in the lock
     queue, and every later query on the table queues behind it: the live system stops. Better
-    that the migration fails, harmlessly, and is retried.
+    that the migration fails fast, harmlessly, and is retried. On PostgreSQL a statement that
+    runs long (a rewrite nobody expected) is cut off too, and rolled back with its revision.
     """
     seconds = lock_timeout()
     dialect = op.get_context().dialect.name
     if dialect == "postgresql":
         # LOCAL: dies with the revision's transaction (env.py runs one per revision)
         op.execute(sa.text(f"SET LOCAL lock_timeout = '{int(seconds * 1000)}ms'"))
+        op.execute(sa.text(
+            f"SET LOCAL statement_timeout = '{int(statement_timeout() * 1000)}ms'"))
         yield
     elif dialect == "mysql":
         # the metadata lock an ALTER needs waits lock_wait_timeout (by default a day on
-        # MariaDB, a year on MySQL); SET is not transactional: restore the session's value
+        # MariaDB, a year on MySQL); SET is not transactional: restore the session's value.
+        # No statement limit here: MariaDB's DDL is not transactional, and one cut off half
+        # way is worse than one that takes its time without holding a lock others wait for
         op.execute(sa.text("SET @dualpath_lock_wait_timeout = @@SESSION.lock_wait_timeout"))
         op.execute(sa.text(f"SET SESSION lock_wait_timeout = {max(1, math.ceil(seconds))}"))
         try:

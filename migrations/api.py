@@ -38,8 +38,27 @@ def _escape(url: str) -> str:
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    """Upgrade the database at ``url`` to ``revision``, one transaction per revision."""
+    """Upgrade the database at ``url`` to ``revision``, one transaction per revision, and make
+    the simulated cloud's tables there if they are missing.
+
+    The cloud is not the engine's schema (its own tables, no revisions, untouched by a
+    downgrade), but it lives in the same database and must exist before any engine or
+    worker starts on it: preparing the database is the one moment that happens once.
+    """
     command.upgrade(alembic_config(url), revision)
+    prepare_cloud(url)
+
+
+def prepare_cloud(url: str) -> None:
+    """Make the simulated cloud's tables in the database at ``url`` (safe to run again, and
+    at the same time as another preparer)."""
+    from engines.core import reality
+
+    engine = sa.create_engine(url, poolclass=NullPool)
+    try:
+        reality.create_tables(engine)
+    finally:
+        engine.dispose()
 
 
 def downgrade(url: str, revision: str) -> None:

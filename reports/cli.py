@@ -12,11 +12,11 @@ from typing import Any
 from rich.console import Console
 
 from reports import compare as compare_mod
-from reports.gate import Policy, PolicyError, evaluate
+from reports.gate import Policy, PolicyError, evaluate, evaluate_runs
 from reports.html import render_html
 from reports.junit import render_junit
-from reports.markdown import render_markdown
-from reports.runfile import RunFileError, load_run, validate_run
+from reports.markdown import render_gate_markdown, render_markdown
+from reports.runfile import RunFileError, load_run, validate_run, with_defaults
 from reports.verdicts import EXIT_AGAINST, EXIT_BAD_INPUT, EXIT_OK
 
 
@@ -39,10 +39,12 @@ def add_parsers(subparsers: argparse._SubParsersAction) -> None:
     report.set_defaults(handler=handle_report)
 
     gate = subparsers.add_parser(
-        "gate", help="flip or don't flip: check a run against the gate policy",
-        description="Exit 0 (flip) when the run meets the policy, 1 (don't flip) otherwise, "
-        "2 for bad input; every reason is printed.")
-    gate.add_argument("run", type=Path, metavar="RUN.json")
+        "gate", help="flip or don't flip: weigh run files against the gate policy",
+        description="Weigh every run file given (corpus runs on each set-up, fuzz runs) "
+        "against the policy: exit 0 (flip) when they meet it, all for one commit, 1 (don't "
+        "flip) otherwise, 2 for bad input; every reason is printed, and missing evidence "
+        "is named.")
+    gate.add_argument("runs", type=Path, nargs="+", metavar="RUN.json")
     gate.add_argument("--policy", type=Path, metavar="gate.yaml",
                       help="policy file (YAML); default: the built-in policy")
     gate.add_argument("--markdown", type=Path, metavar="FILE",
@@ -64,7 +66,7 @@ def _write(path: str | Path, text: str) -> None:
 def summary_with_gate(run: dict[str, Any], policy: Policy | None = None) -> str:
     """The Markdown summary always carries the gate's verdict (built-in policy unless one is
     given): a review comment that shows the counts but not the decision invites a guess."""
-    return render_markdown(run, evaluate(run, policy))
+    return render_markdown(with_defaults(run), evaluate(run, policy))
 
 
 def write_reports(run: dict[str, Any], html: str | None = None, junit: str | None = None,
@@ -121,15 +123,19 @@ def _compare(old_path: Path, new_path: Path, markdown: Path | None) -> int:
 def handle_gate(args: argparse.Namespace) -> int:
     try:
         policy = Policy.load(args.policy)
-        run = load_run(args.run)
+        runs = [(str(path), load_run(path)) for path in args.runs]
     except (RunFileError, PolicyError) as exc:
         return _bad_input(str(exc))
-    result = evaluate(run, policy)
+    if len({name for name, _ in runs}) < len(runs):
+        return _bad_input("a run file is named twice: each piece of evidence counts once")
+    result = evaluate_runs(runs, policy)
     print(result.verdict)
     for reason in result.reasons:
         print(f"- {reason}")
     for check in result.checks:
         print(f"  [{'ok' if check.ok else 'FAIL'}] {check.name}: {check.detail}")
     if args.markdown:
-        _write(args.markdown, render_markdown(run, result))
+        text = render_markdown(with_defaults(runs[0][1]), result) if len(runs) == 1 else \
+            render_gate_markdown([(n, with_defaults(r)) for n, r in runs], result)
+        _write(args.markdown, text)
     return EXIT_OK if result.flip else EXIT_AGAINST

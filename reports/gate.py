@@ -1,6 +1,7 @@
 """The flip gate: may the default path become convergence? A policy (YAML, every key
-optional, unknown keys refused) says what evidence is enough; ``evaluate`` checks a run
-against it and gives the verdict with one reason per piece of missing evidence."""
+optional, unknown keys refused) says what evidence is enough; ``evaluate_runs`` weighs
+every run file given (corpus runs on several set-ups, fuzz runs: reports/evidence.py) and
+gives the verdict with one reason per problem or piece of missing evidence."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from typing import Any
 
 import yaml
 
+from reports.evidence import REQUIREMENTS, RunFile, supply
 from reports.runfile import (
     ENGINES,
     first_line,
+    flaky,
     format_value,
     paired_durations,
     runs_on_both,
@@ -24,9 +27,17 @@ from reports.runfile import (
 DEFAULT_GROUPS = ("create", "update", "delete", "rollback", "failures", "overlap", "hooks",
                   "noise", "bad_input")
 
+DEFAULT_EVIDENCE = ("corpus-embedded", "corpus-server", "fuzz")
+
 DEFAULT_POLICY_YAML = """\
 # dualpath flip gate policy; every key is optional, these are the defaults.
-max_unexpected: 0          # unexpected differences (scenario x path), over the whole run
+# evidence needed, all for one commit: the corpus on SQLite in-process, the corpus on a
+# server database with worker processes over RabbitMQ, and a fuzz run
+required_evidence: [corpus-embedded, corpus-server, fuzz]
+min_fuzz_cases: 500        # the fuzz run must have run at least this many cases
+max_fuzz_findings: 0       # findings of the fuzz run(s)
+max_unexpected: 0          # unexpected differences (scenario x path), in each corpus run
+max_flaky: 0               # scenarios whose verdict is flaky (a path disagreed with itself)
 max_failed: 0              # scenarios whose verdict is failed (an expect failed on a path)
 max_errors: 0              # scenarios whose verdict is error (harness or engine crashed)
 allow_stale: false         # registry entries that explained nothing
@@ -43,7 +54,11 @@ class PolicyError(ValueError):
 
 @dataclass(frozen=True)
 class Policy:
+    required_evidence: tuple[str, ...] = DEFAULT_EVIDENCE
+    min_fuzz_cases: int = 500
+    max_fuzz_findings: int = 0
     max_unexpected: int = 0
+    max_flaky: int = 0
     max_failed: int = 0
     max_errors: int = 0
     allow_stale: bool = False
@@ -83,7 +98,7 @@ class Policy:
 
 def _checked(source: str, key: str, value: Any) -> Any:
     where = f"{source}: {key}"
-    if key.startswith("max_"):
+    if key.startswith(("max_", "min_")):
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise PolicyError(f"{where}: expected a whole number >= 0, got {value!r}")
         return value
@@ -95,6 +110,11 @@ def _checked(source: str, key: str, value: Any) -> Any:
         if not isinstance(value, list) or not all(isinstance(g, str) and g for g in value):
             raise PolicyError(f"{where}: expected a list of group names, got {value!r}")
         return tuple(value)
+    if key == "required_evidence":
+        if not isinstance(value, list) or not all(v in REQUIREMENTS for v in value):
+            raise PolicyError(f"{where}: expected a list of evidence names out of "
+                              f"{', '.join(REQUIREMENTS)}, got {value!r}")
+        return tuple(dict.fromkeys(value))
     if key == "time_budget":
         if value is None:
             return None
@@ -122,15 +142,41 @@ class GateResult:
         return "flip" if self.flip else "don't flip"
 
 
-def evaluate(run: dict[str, Any], policy: Policy | None = None) -> GateResult:
-    """Check ``run`` against ``policy``: flip only when every check passes. ``reasons``
-    holds one line per problem found (several per check when several things are wrong)."""
+def evaluate(run: dict[str, Any], policy: Policy | None = None, name: str = "the run"
+             ) -> GateResult:
+    """Check one run file against ``policy`` (a single file rarely holds all the evidence
+    the default policy asks for; ``evaluate_runs`` weighs several)."""
+    return evaluate_runs([(name, run)], policy)
+
+
+def evaluate_runs(runs: list[tuple[str, dict[str, Any]]], policy: Policy | None = None
+                  ) -> GateResult:
+    """Weigh every run file (name, data) against ``policy``: flip only when every check
+    passes. ``reasons`` holds one line per problem found. With several files, each line
+    and each check of one file starts with the file's name."""
     policy = policy or Policy()
+    files = [RunFile(name, data) for name, data in runs]
     checks: list[Check] = []
     reasons: list[str] = []
-    for rule in (_unexpected, _failed, _errors, _stale, _groups, _time, _migrations):
-        check, problems = rule(run, policy)
-        if check is not None:
+    if policy.required_evidence:
+        commit, supplied = supply(files, policy.required_evidence, policy.min_fuzz_cases)
+        shared = sum(1 for f in files if f.commit == commit)
+        # says which code the verdict is about; the evidence checks below say what is missing
+        checks.append(Check("evidence: commit", True, f"{commit} ({shared} of {len(files)} "
+                            "run file(s))"))
+        for item in supplied:
+            checks.append(Check(f"evidence: {item.requirement.name}", item.ok, item.detail))
+            reasons.extend(item.problems)
+    several = len(files) > 1
+    for run_file in files:
+        rules = _FUZZ_RULES if run_file.kind == "fuzz" else _CORPUS_RULES
+        for rule in rules:
+            check, problems = rule(run_file.data, policy)
+            if check is None:
+                continue
+            if several:
+                check = Check(f"{run_file.name}: {check.name}", check.ok, check.detail)
+                problems = [f"{run_file.name}: {p}" for p in problems]
             checks.append(check)
             reasons.extend(problems)
     return GateResult(flip=all(c.ok for c in checks), reasons=reasons, checks=checks)
@@ -174,6 +220,29 @@ def _path_problems(item: dict[str, Any], verdict: str) -> list[str]:
         if result["status"] == "failed" and not result["failed_expectations"]:
             problems.append(f"{verdict}: {item['id']} [{engine}] failed")
     return problems or [f"{verdict}: {item['id']}"]
+
+
+def _flaky(run: dict[str, Any], policy: Policy) -> _Outcome:
+    found = [item for item in run["scenarios"] if item["verdict"] == "flaky"]
+    ok = len(found) <= policy.max_flaky
+    detail = f"{len(found)} flaky scenario(s), at most {policy.max_flaky} allowed"
+    problems = [] if ok else [
+        f"flaky: {item['id']} [{f['engine']}] at {f['path']}: "
+        f"{format_value(f['values'][0])} in one repeat, {format_value(f['values'][1])} in "
+        "another" for item in found for f in flaky(item)] or [f"flaky: {i['id']}"
+                                                              for i in found]
+    return Check("flaky scenarios", ok, detail), problems
+
+
+def _fuzz_findings(run: dict[str, Any], policy: Policy) -> _Outcome:
+    fuzz = run["fuzz"]
+    findings = fuzz["findings"]
+    ok = len(findings) <= policy.max_fuzz_findings
+    detail = (f"{len(findings)} finding(s) in {fuzz['cases']} case(s) (seed {fuzz['seed']}), "
+              f"at most {policy.max_fuzz_findings} allowed")
+    problems = [] if ok else [f"fuzz finding: {f['verdict']} on {f['path']}: "
+                              f"{f['scenario_file']}" for f in findings]
+    return Check("fuzz findings", ok, detail), problems
 
 
 def _failed(run: dict[str, Any], policy: Policy) -> _Outcome:
@@ -234,3 +303,7 @@ def _migrations(run: dict[str, Any], policy: Policy) -> _Outcome:
     detail = info.get("detail") or ("verified" if ok else "not verified")
     problems = [] if ok else [f"migrations not verified: {detail}"]
     return Check("migrations verified", ok, detail), problems
+
+
+_CORPUS_RULES = (_unexpected, _flaky, _failed, _errors, _stale, _groups, _time, _migrations)
+_FUZZ_RULES = (_fuzz_findings,)

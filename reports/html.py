@@ -12,10 +12,10 @@ from typing import Any
 
 import jinja2
 
-from reports.runfile import ENGINES, stale_entries
+from reports.runfile import ENGINES, flaky, stale_entries, with_defaults
 from reports.verdicts import VERDICTS
 
-_CLASS_RANK = {"unexpected": 3, "expected": 2, "noise": 1}
+_CLASS_RANK = {"flaky": 4, "unexpected": 3, "expected": 2, "noise": 1}
 
 
 def _environment() -> jinja2.Environment:
@@ -78,6 +78,7 @@ def _text(value: Any) -> str:
 def _snapshot_views(item: dict[str, Any], engines: list[str]) -> list[dict[str, Any]]:
     marks = [(d["path"], d["class"]) for d in item["differences"]]
     marks += [(n["path"], "noise") for n in item["noise"]]
+    marks += [(f["path"], "flaky") for f in flaky(item)]
     series = {e: item["engines"][e]["snapshots"] for e in engines}
     length = max((len(s) for s in series.values()), default=0)
     views = []
@@ -136,6 +137,8 @@ def _scenario_view(item: dict[str, Any], longest: float) -> dict[str, Any]:
                          "convergence_text": _text(d["convergence"])}
                         for d in item["differences"]],
         "noise": item["noise"],
+        "flaky": [{**f, "first_text": _text(f["values"][0]),
+                   "other_text": _text(f["values"][1])} for f in flaky(item)],
         "snapshots": _snapshot_views(item, engines),
     }
 
@@ -144,7 +147,16 @@ def _percent(value: float, maximum: float) -> float:
     return round(100.0 * value / maximum, 1) if maximum > 0 else 0.0
 
 
+def _fuzz_view(run: dict[str, Any]) -> dict[str, Any] | None:
+    fuzz = run.get("fuzz")
+    if fuzz is None:
+        return None
+    return {**fuzz, "findings": [{**f, "issues": f.get("issues", [])}
+                                 for f in fuzz["findings"]]}
+
+
 def build_view(run: dict[str, Any]) -> dict[str, Any]:
+    run = with_defaults(run)
     summary = run["summary"]
     longest = max((r["duration_s"] for item in run["scenarios"]
                    for r in item["engines"].values()), default=0.0)
@@ -153,6 +165,10 @@ def build_view(run: dict[str, Any]) -> dict[str, Any]:
     stale = {e["index"] for e in stale_entries(run)}
     return {
         "run": run["run"], "tool": run["tool"], "summary": summary,
+        "kind": run.get("kind", "corpus"), "fuzz": _fuzz_view(run),
+        # a fuzz run without scenario results of its own shows its cases and findings only
+        "corpus": run.get("kind", "corpus") == "corpus" or bool(run["scenarios"]),
+        "commit": run["run"]["commit"], "config": run["run"]["config"],
         "verdicts": [{"name": v, "count": summary[v]} for v in VERDICTS],
         "groups": sorted({item["group"] for item in run["scenarios"]}),
         "engines": list(ENGINES),
@@ -160,7 +176,8 @@ def build_view(run: dict[str, Any]) -> dict[str, Any]:
                     "width": _percent(totals.get(e, 0.0), biggest)} for e in ENGINES],
         "scenarios": [_scenario_view(item, longest) for item in run["scenarios"]],
         "entries": [{**e, "stale": e["index"] in stale, "legacy_text": _text(e.get("legacy")),
-                     "convergence_text": _text(e.get("convergence"))}
+                     "convergence_text": _text(e.get("convergence")),
+                     "explained": e.get("explained", {})}
                     for e in run["registry"]["entries"]],
         "stale": [e for e in run["registry"]["entries"] if e["index"] in stale],
     }

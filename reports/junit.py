@@ -9,7 +9,7 @@ import re
 import xml.etree.ElementTree as ET
 from typing import Any
 
-from reports.runfile import first_line, format_value, shorten, unexpected
+from reports.runfile import first_line, flaky, format_value, shorten, unexpected
 
 MESSAGE_LIMIT = 1000  # the message attribute is shown in one line by most CI systems
 # XML 1.0 cannot carry most control characters, which tracebacks may contain
@@ -51,12 +51,19 @@ def _testcase(suite: ET.Element, item: dict[str, Any], engine: str) -> str:
     failed = _failure_lines(result)
     if failed:
         lines += [f"failed expectation(s) on the {engine} path:", *failed]
+    unsteady = [f"{f['path']}: {format_value(f['values'][0], 200)} in one repeat, "
+                f"{format_value(f['values'][1], 200)} in another"
+                for f in flaky(item) if f["engine"] == engine]
+    if unsteady:
+        lines += [f"flaky: the {engine} path disagrees with itself between repeats:",
+                  *unsteady]
     diffs = _diff_lines(unexpected(item)) if engine == "convergence" else []
     if diffs:
         lines += ["unexpected divergence(s) from legacy:", *diffs]
     if lines:
         # failed expectations first: they are what the scenario itself says went wrong
-        kind = "failed-expectation" if failed else "unexpected-divergence"
+        kind = "failed-expectation" if failed else "flaky" if unsteady else \
+            "unexpected-divergence"
         node = ET.SubElement(case, "failure", type=kind,
                              message=_clean(shorten("; ".join(lines), MESSAGE_LIMIT)))
         node.text = _clean("\n".join(lines))
@@ -70,9 +77,39 @@ def _testcase(suite: ET.Element, item: dict[str, Any], engine: str) -> str:
     return "failure" if lines else "passed"
 
 
+def _fuzz_suite(root: ET.Element, run: dict[str, Any]) -> dict[str, int]:
+    """A fuzz run as a suite: one failing testcase per finding, or one passing case."""
+    fuzz = run["fuzz"]
+    suite = ET.SubElement(root, "testsuite", name="dualpath.fuzz",
+                          timestamp=run["run"]["started_at"])
+    for finding in fuzz["findings"]:
+        case = ET.SubElement(suite, "testcase", classname="fuzz",
+                             name=f"{finding['scenario_file']} [{finding['path']}]")
+        text = "\n".join([f"{finding['verdict']} on {finding['path']}",
+                          *finding.get("issues", [])])
+        node = ET.SubElement(case, "failure", type=finding["verdict"],
+                             message=_clean(shorten(text.replace("\n", "; "), MESSAGE_LIMIT)))
+        node.text = _clean(text)
+    if not fuzz["findings"]:
+        ET.SubElement(suite, "testcase", classname="fuzz",
+                      name=f"{fuzz['cases']} cases, seed {fuzz['seed']}: no finding")
+    count = max(len(fuzz["findings"]), 1)
+    seconds = fuzz["cases"] * fuzz["time_per_case_s"]
+    for key, value in (("tests", count), ("failures", len(fuzz["findings"])), ("errors", 0),
+                       ("skipped", 0)):
+        suite.set(key, str(value))
+    suite.set("time", f"{seconds:.3f}")
+    return {"tests": count, "failures": len(fuzz["findings"]), "errors": 0, "skipped": 0}
+
+
 def render_junit(run: dict[str, Any]) -> str:
     info = run["run"]
     root = ET.Element("testsuites", name="dualpath")
+    if run.get("kind") == "fuzz":
+        for key, value in _fuzz_suite(root, run).items():
+            root.set(key, str(value))
+        ET.indent(root)
+        return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"
     totals = dict.fromkeys(("tests", "failures", "errors", "skipped"), 0)
     total_time = 0.0
     for engine in info["engines"]:

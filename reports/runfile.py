@@ -10,10 +10,13 @@ from typing import Any
 
 import jsonschema
 
-SCHEMA_VERSION = 1  # of the run file this code writes and reads (docs/run-format.md)
+from reports.verdicts import VERDICTS
+
+SCHEMA_VERSION = 2  # of the run file this code writes and reads (docs/run-format.md)
 # the two engine paths, as run files name them (the engine's own names, engines.service
 # PATH_NAMES, which reports does not import: it reads result data and runs nothing)
 ENGINES = ("legacy", "convergence")
+CLASSES = ("unexpected", "expected", "noise", "flaky")  # counted per scenario and in all
 _SCHEMA_PATH = Path(__file__).with_name("schema.json")
 
 
@@ -80,16 +83,37 @@ def _json_path(parts: Any) -> str:
 def _check_consistency(data: dict[str, Any], file: str) -> None:
     """What a schema cannot say: ids are unique, and stale entries exist."""
     seen: set[str] = set()
-    for index, item in enumerate(data["scenarios"]):
+    for index, item in enumerate(data.get("scenarios", [])):
         if item["id"] in seen:
             raise RunFileError(file, f"$.scenarios[{index}].id: duplicate scenario id "
                                      f"{item['id']!r}")
         seen.add(item["id"])
-    indexes = {e["index"] for e in data["registry"]["entries"]}
-    for position, index in enumerate(data["registry"]["stale"]):
+    registry = data.get("registry", {"entries": [], "stale": []})
+    indexes = {e["index"] for e in registry["entries"]}
+    for position, index in enumerate(registry["stale"]):
         if index not in indexes:
             raise RunFileError(file, f"$.registry.stale[{position}]: no registry entry "
                                      f"with index {index}")
+
+
+def with_defaults(run: dict[str, Any]) -> dict[str, Any]:
+    """A run as every renderer reads it: a fuzz run may have no scenario results, registry
+    or summary of its own (its findings are scenario files); those read as empty."""
+    if run.get("kind", "corpus") == "corpus":
+        return run
+    summary: dict[str, Any] = {"scenarios": 0, "stale_entries": 0,
+                               "differences": dict.fromkeys(CLASSES, 0),
+                               "duration_s": dict.fromkeys(ENGINES, 0.0)}
+    summary.update(dict.fromkeys(VERDICTS, 0))
+    run = {"scenarios": [], "registry": {"entries": [], "stale": []}, **run}
+    run["summary"] = {**summary, **run.get("summary", {})}
+    run["run"] = {"migrations": {"verified": False, "head": None,
+                                 "detail": "not checked by this fuzz run"}, **run["run"]}
+    return run
+
+
+def flaky(scenario: dict[str, Any]) -> list[dict[str, Any]]:
+    return scenario.get("flaky", [])
 
 
 def shorten(text: str, limit: int) -> str:

@@ -66,7 +66,8 @@ DEFS: dict[str, Any] = {
         "enum": ["DualpathError", "ValidationError", "TemplateSizeError", "TooManyResources",
                  "DependencyCycle", "UnknownResourceType", "PropertyError", "ParameterError",
                  "InvalidReference", "NotFound", "ActionInProgress", "InvalidOperation",
-                 "PathNotAvailable", "WaitTimeout", "ResourceFailure", "StackExists"],
+                 "PathNotAvailable", "WaitTimeout", "ResourceFailure", "StackExists",
+                 "ImmutableParameterModified", "ResourceActionRestricted"],
         "x-error": "an error class of engines/core/errors.py (e.g. ValidationError, "
                    "ParameterError, ActionInProgress)",
     },

@@ -68,7 +68,8 @@ class Path(EnginePath):
 
     def update(self, ctx: RequestContext, stack: Stack, request: StackRequest) -> None:
         with self.rt.db.session() as s:
-            template_id = stack_store.store_template(s, request.raw, request.environment)
+            template_id = stack_store.store_template(s, request.raw, request.environment,
+                                                        request.files)
         self._traversals().start(stack.id, UPDATE, template_id, request.parameters,
                                  reason="Stack UPDATE started",
                                  disable_rollback=request.disable_rollback,

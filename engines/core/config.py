@@ -43,6 +43,12 @@ engine_opts = [
         help="Largest template accepted, in bytes, checked before it is parsed.",
     ),
     cfg.IntOpt(
+        "max_nested_stack_depth",
+        default=5,
+        min=1,
+        help="Most levels of nested stacks under a top stack (as Heat's).",
+    ),
+    cfg.IntOpt(
         "max_resources_per_stack",
         default=1000,
         min=1,

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from oslo_log import log as logging
 
-from engines.core import stack_store
+from engines.core import restrictions, stack_store
 from engines.core.errors import Cancelled, UpdateReplace, ValidationError
 from engines.core.models import Resource
 from engines.core.reality import Reality
@@ -113,6 +113,7 @@ def converge(actions: ResourceActions, template: Template, row: Resource, lookup
     # resource and one about to be replaced stop there too
     actions.pause_before_update(row)
     still_current()
+    restrictions.enforce(actions, defn, row, wanted)
     try:
         if row.type != defn.concrete_type:
             raise UpdateReplace(row.name)

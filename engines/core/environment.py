@@ -1,4 +1,5 @@
-"""The environment of a stack: parameter values, resource type aliases and hooks."""
+"""The environment of a stack: parameter values, resource type aliases, and per resource:
+hooks, type mappings and restricted actions. Several environments are merged in order."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engines.core import registry
+from engines.core import environment_merge, registry
 from engines.core.errors import InvalidReference, ValidationError
 from engines.core.status import HOOK_TYPES as _HOOK_TYPES
 from engines.core.yaml_loader import child, kind, load_optional_document, reject_unknown_keys
@@ -15,7 +16,8 @@ from engines.core.yaml_loader import child, kind, load_optional_document, reject
 ROOT = "environment"
 SECTIONS = ("parameters", "parameter_defaults", "resource_registry")
 HOOK_TYPES = frozenset(_HOOK_TYPES)
-_RESOURCE_KEYS = ("hooks",)
+RESTRICTED_ACTIONS = ("update", "replace")
+_RESOURCE_KEYS = ("hooks", "restricted_actions")
 
 
 @dataclass(frozen=True)
@@ -24,6 +26,9 @@ class Environment:
     parameter_defaults: dict[str, Any] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
     hooks: dict[str, frozenset[str]] = field(default_factory=dict)
+    # resource name -> {type: type}: what that one resource's type maps onto
+    resource_types: dict[str, dict[str, str]] = field(default_factory=dict)
+    restricted_actions: dict[str, frozenset[str]] = field(default_factory=dict)
 
     def hooks_for(self, name: str) -> frozenset[str]:
         """The hooks set on resource ``name``, by its own name or a wildcard (``web_*``)."""
@@ -43,10 +48,15 @@ class Environment:
     def to_dict(self) -> dict:
         """The environment as a document that :func:`parse_environment` reads back."""
         registry_doc: dict[str, Any] = dict(self.aliases)
-        if self.hooks:
-            registry_doc["resources"] = {
-                name: {"hooks": sorted(kinds)} for name, kinds in self.hooks.items()
-            }
+        per_resource: dict[str, dict[str, Any]] = {}
+        for name, kinds in self.hooks.items():
+            per_resource.setdefault(name, {})["hooks"] = sorted(kinds)
+        for name, actions in self.restricted_actions.items():
+            per_resource.setdefault(name, {})["restricted_actions"] = sorted(actions)
+        for name, mapping in self.resource_types.items():
+            per_resource.setdefault(name, {}).update(mapping)
+        if per_resource:
+            registry_doc["resources"] = per_resource
         return {
             "parameters": dict(self.parameters),
             "parameter_defaults": dict(self.parameter_defaults),
@@ -57,16 +67,22 @@ class Environment:
 def parse_environment(source: str | bytes | dict | None, *, max_size: int) -> Environment:
     """Load and check an environment; None or an empty document is the empty environment.
 
-    Errors name their place under ``environment.`` (``environment.resource_registry.X``).
+    Errors name their place under ``environment.`` (``environment.resource_registry.X``);
+    in a list of environments, under ``environment[i].``.
     """
-    doc = load_optional_document(source, what=ROOT, max_size=max_size)
+    if isinstance(source, list):
+        doc = environment_merge.merge(
+            [load_optional_document(item, what=f"{ROOT}[{i}]", max_size=max_size)
+             for i, item in enumerate(source)], ROOT)
+    else:
+        doc = load_optional_document(source, what=ROOT, max_size=max_size)
     if doc is None:
         return Environment()
     reject_unknown_keys(doc, SECTIONS, ROOT, "environment section")
     parameters = _string_keyed(doc.get("parameters"), child(ROOT, "parameters"))
     defaults = _string_keyed(doc.get("parameter_defaults"), child(ROOT, "parameter_defaults"))
-    aliases, hooks = _parse_registry(doc.get("resource_registry"))
-    return Environment(parameters, defaults, aliases, hooks)
+    aliases, (hooks, types, restricted) = _parse_registry(doc.get("resource_registry"))
+    return Environment(parameters, defaults, aliases, hooks, types, restricted)
 
 
 def _string_keyed(section: Any, path: str) -> dict[str, Any]:
@@ -77,7 +93,7 @@ def _string_keyed(section: Any, path: str) -> dict[str, Any]:
     return dict(section)
 
 
-def _parse_registry(section: Any) -> tuple[dict[str, str], dict[str, frozenset[str]]]:
+def _parse_registry(section: Any) -> tuple[dict[str, str], tuple[dict, dict, dict]]:
     path = child(ROOT, "resource_registry")
     entries = _string_keyed(section, path)
     aliases: dict[str, str] = {}
@@ -93,26 +109,55 @@ def _parse_registry(section: Any) -> tuple[dict[str, str], dict[str, frozenset[s
     # every alias must lead to a plugin now, not when a template first uses it
     for type_name in aliases:
         registry.resolve_type(type_name, aliases, path=child(path, type_name))
-    hooks = _parse_hooks(entries.get("resources"), child(path, "resources"))
-    return aliases, hooks
+    per_resource = _parse_hooks(entries.get("resources"), child(path, "resources"), aliases)
+    return aliases, per_resource
 
 
-def _parse_hooks(section: Any, path: str) -> dict[str, frozenset[str]]:
+def _parse_hooks(section: Any, path: str, aliases: dict[str, str]
+                 ) -> tuple[dict[str, frozenset[str]], dict[str, dict[str, str]],
+                            dict[str, frozenset[str]]]:
+    """Per resource: hooks, restricted actions, and type mappings (any other key whose
+    value is a type)."""
     hooks: dict[str, frozenset[str]] = {}
+    types: dict[str, dict[str, str]] = {}
+    restricted: dict[str, frozenset[str]] = {}
     for name, settings in _string_keyed(section, path).items():
         where = child(path, name)
         if not isinstance(settings, dict):
             raise ValidationError(where, f"must be a mapping, got {kind(settings)}")
-        for key in settings:
-            if key not in _RESOURCE_KEYS:
+        for key, value in settings.items():
+            if key in _RESOURCE_KEYS:
+                continue
+            if not isinstance(value, str) or not value:
                 raise ValidationError(
                     child(where, key),
-                    f"unknown key {key!r}: only hooks can be set per resource",
+                    f"unknown key {key!r}: per resource, an environment sets hooks, "
+                    f"restricted_actions or a type mapping (<type>: <type>)",
                 )
+            registry.resolve_type(key, {**aliases, key: value}, path=child(where, key))
+            types.setdefault(name, {})[key] = value
         kinds = _hook_kinds(settings.get("hooks"), child(where, "hooks"))
         if kinds:
             hooks[name] = kinds
-    return hooks
+        actions = _restricted(settings.get("restricted_actions"),
+                              child(where, "restricted_actions"))
+        if actions:
+            restricted[name] = actions
+    return hooks, types, restricted
+
+
+def _restricted(value: Any, path: str) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    items = [value] if isinstance(value, str) else value
+    if not isinstance(items, list):
+        raise ValidationError(path, f"must be an action or a list of actions, "
+                                    f"got {kind(value)}")
+    for item in items:
+        if item not in RESTRICTED_ACTIONS:
+            raise ValidationError(path, f"unknown restricted action {item!r} "
+                                        f"(known: {', '.join(RESTRICTED_ACTIONS)})")
+    return frozenset(items)
 
 
 def _hook_kinds(value: Any, path: str) -> frozenset[str]:

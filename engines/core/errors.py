@@ -55,6 +55,16 @@ class ParameterError(ValidationError):
     """A parameter that is missing, of the wrong type, or violates a constraint."""
 
 
+class ImmutableParameterModified(ParameterError):
+    """An update gives a new value to a parameter its template declares ``immutable``."""
+
+
+class ResourceActionRestricted(DualpathError):
+    """The environment restricts the action (update, replace) an update needs."""
+
+    http_status = 400
+
+
 class InvalidReference(ValidationError):
     """get_resource / get_attr / depends_on naming something that does not exist."""
 

@@ -1,5 +1,7 @@
-"""Intrinsic functions of the HOT subset: get_param, get_resource, get_attr, str_replace and
-list_join.
+"""Intrinsic functions: get_param, get_resource, get_attr, str_replace and list_join here;
+the functions on data (get_file, repeat, map_merge, ...) in ``data_functions``; ``if`` and
+the condition functions in ``conditions``. Each exists from the HOT version Heat gives it
+(``engines.core.hot``).
 
 A snippet is checked once, when the template is parsed (argument shapes, references), and
 resolved as often as needed against a :class:`Source`. A source that cannot answer yet (at
@@ -11,9 +13,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from engines.core import hot
 from engines.core.errors import InvalidReference, ValidationError
 from engines.core.resource import Resource
 from engines.core.yaml_loader import child, kind
@@ -34,14 +37,20 @@ class Source(Protocol):
     def parameter(self, name: str) -> Any: ...
     def physical_id(self, name: str) -> Any: ...
     def attribute(self, name: str, attr: str) -> Any: ...
+    def file(self, name: str) -> Any: ...
 
 
 @dataclass(frozen=True)
 class Scope:
-    """What a snippet may refer to: typed parameter values and resource plugins by name."""
+    """What a snippet may refer to: typed parameter values and resource plugins by name,
+    the template's version, the ``files`` map, and the resources a false condition left
+    out (a reference to one is allowed, and is null)."""
 
     parameters: Mapping[str, Any]
     resources: Mapping[str, type[Resource]]
+    version: str = hot.LATEST
+    files: Mapping[str, str] = field(default_factory=dict)
+    disabled: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -54,13 +63,19 @@ class Reference:
 
 
 class StaticSource:
-    """Parameters only: enough to resolve, and so type-check, what needs no resource."""
+    """Parameters and files only: enough to resolve, and so type-check, what needs no
+    resource."""
 
-    def __init__(self, parameters: Mapping[str, Any]) -> None:
+    def __init__(self, parameters: Mapping[str, Any],
+                 files: Mapping[str, str] | None = None) -> None:
         self._parameters = parameters
+        self._files = files or {}
 
     def parameter(self, name: str) -> Any:
         return self._parameters[name]
+
+    def file(self, name: str) -> Any:
+        return self._files.get(name)
 
     def physical_id(self, name: str) -> Any:
         raise Unresolved(name)
@@ -154,6 +169,8 @@ class _GetResource:
     def check(self, args: Any, path: str, scope: Scope) -> list[Reference]:
         if not isinstance(args, str):
             raise _not_a(self.name, "expected a resource name", args, path)
+        if args in scope.disabled:
+            return []
         if args not in scope.resources:
             raise InvalidReference(path, f"get_resource: the template has no resource {args!r}")
         return [Reference(args, path, self.name)]
@@ -171,6 +188,8 @@ class _GetAttr:
             raise _not_a(self.name, "expected [resource name, attribute name, key or index...]",
                          args, path)
         resource, attr = args[0], args[1]
+        if resource in scope.disabled:
+            return _check_items(args[2:], child(path, self.name), scope, offset=2)
         plugin = scope.resources.get(resource)
         if plugin is None:
             raise InvalidReference(path, f"get_attr: the template has no resource {resource!r}")
@@ -277,9 +296,19 @@ class _ListJoin:
         return delimiter.join(items)
 
 
-_FUNCTIONS = {f.name: f for f in (_GetParam(), _GetResource(), _GetAttr(), _StrReplace(),
-                                  _ListJoin())}
-FUNCTION_NAMES = tuple(sorted(_FUNCTIONS))
+_FUNCTIONS: dict[str, Any] = {f.name: f for f in (_GetParam(), _GetResource(), _GetAttr(),
+                                                  _StrReplace(), _ListJoin())}
+
+
+def register(function: Any) -> None:
+    """Add a function (an object with ``name``, ``check`` and ``resolve``)."""
+    _FUNCTIONS[function.name] = function
+
+
+def names_in(version: str) -> list[str]:
+    """The functions a template of ``version`` may call."""
+    return sorted(name for name in _FUNCTIONS if name in hot.FUNCTION_SINCE
+                  and hot.at_least(version, hot.FUNCTION_SINCE[name]))
 
 
 def _check_items(items: list[Any], path: str, scope: Scope, offset: int) -> list[Reference]:
@@ -297,17 +326,14 @@ def check(snippet: Any, path: str, scope: Scope) -> list[Reference]:
     attribute) naming the path of the offending call.
     """
     call = _call(snippet)
-    if call is not None:
+    if call is not None and call[0] in names_in(scope.version):
         name, args = call
         return _FUNCTIONS[name].check(args, path, scope)
     if isinstance(snippet, dict):
         if len(snippet) == 1:
             (key,) = snippet
-            if isinstance(key, str) and _FUNCTION_LIKE.fullmatch(key):
-                raise ValidationError(
-                    path, f"unknown intrinsic function {key!r} "
-                          f"(supported: {', '.join(FUNCTION_NAMES)})",
-                )
+            if isinstance(key, str) and (call or _FUNCTION_LIKE.fullmatch(key)):
+                raise ValidationError(path, _unknown(key, scope.version))
         refs: list[Reference] = []
         for key, value in snippet.items():
             refs += check(value, child(path, str(key)), scope)
@@ -315,6 +341,18 @@ def check(snippet: Any, path: str, scope: Scope) -> list[Reference]:
     if isinstance(snippet, list):
         return _check_items(snippet, path, scope, offset=0)
     return []
+
+
+def _unknown(name: str, version: str) -> str:
+    since = hot.FUNCTION_SINCE.get(name)
+    if since and not hot.at_least(version, since):
+        return (f"intrinsic function {name!r} is not available in heat_template_version "
+                f"{version} (it needs {since} or later)")
+    if name in hot.CONDITION_FUNCTION_SINCE:
+        return (f"{name!r} is a condition function: it belongs in the conditions section, "
+                f"a condition key or the first argument of if")
+    return (f"unknown intrinsic function {name!r} "
+            f"(supported in {version}: {', '.join(names_in(version))})")
 
 
 def resolve(snippet: Any, path: str, source: Source) -> Any:
@@ -330,3 +368,7 @@ def resolve(snippet: Any, path: str, source: Source) -> Any:
     if isinstance(snippet, list):
         return [resolve(item, child(path, i), source) for i, item in enumerate(snippet)]
     return snippet
+
+
+# the other functions register themselves with this module
+from engines.core import data_functions  # noqa: E402,F401

@@ -47,8 +47,10 @@ def set_pending(db: Database, row: Resource, hook: str, action: str, engine_id: 
                     f"{action} paused until Hook {hook} is cleared",
                     physical_id=row.physical_resource_id, resource_type=row.type,
                     engine_id=engine_id)
-    LOG.info("stack %s: resource %s (id %s) reached hook %s during %s; paused until it is "
-             "signalled", row.stack_id, row.name, row.id, hook, action)
+        # said before the commit makes the mark visible: whoever sees the pause can also
+        # find the line that explains it
+        LOG.info("stack %s: resource %s (id %s) reached hook %s during %s; paused until it "
+                 "is signalled", row.stack_id, row.name, row.id, hook, action)
 
 
 def mark(db: Database, resource_id: int, hook: str) -> str | None:

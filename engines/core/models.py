@@ -55,6 +55,8 @@ class RawTemplate(Base):
     template: Mapped[Any] = mapped_column(JSONText, nullable=False)
     environment: Mapped[Any] = mapped_column(JSONText, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(Timestamp, default=utcnow)
+    # revision 4: the files map the template reads (get_file, template resources)
+    files: Mapped[Any] = mapped_column(JSONText, nullable=True)
 
 
 class Stack(Base):
@@ -86,6 +88,8 @@ class Stack(Base):
     current_traversal: Mapped[str | None] = mapped_column(sa.String(36), nullable=True)
     current_deps: Mapped[Any] = mapped_column(JSONText, nullable=True)
     prev_raw_template_id: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    # revision 4: the top stack of a nested stack's tree (its parent is owner_id)
+    root_id: Mapped[str | None] = mapped_column(sa.String(36), nullable=True)
 
 
 class Resource(Base):

@@ -17,7 +17,8 @@ STRING, NUMBER, BOOLEAN, JSON, LIST = (
     "string", "number", "boolean", "json", "comma_delimited_list",
 )
 TYPES = (STRING, NUMBER, BOOLEAN, JSON, LIST)
-_KEYS = ("type", "default", "description", "label", "hidden", "constraints")
+_KEYS = ("type", "default", "description", "label", "hidden", "constraints", "immutable",
+         "tags")
 _TRUE = {"true", "t", "yes", "y", "on", "1"}
 _FALSE = {"false", "f", "no", "n", "off", "0"}
 
@@ -207,6 +208,7 @@ class ParameterSchema:
     label: str = ""
     hidden: bool = False
     constraints: tuple[Constraint, ...] = ()
+    immutable: bool = False  # an update may not change its value
 
     def convert(self, value: Any, path: str) -> Any:
         """``value`` as this parameter's type, checked against its constraints."""
@@ -253,6 +255,10 @@ def parse_schema(name: str, spec: Any, path: str) -> ParameterSchema:
     hidden = spec.get("hidden", False)
     if not isinstance(hidden, bool):
         raise ParameterError(child(path, "hidden"), f"must be a boolean, got {kind(hidden)}")
+    immutable = spec.get("immutable", False)
+    if not isinstance(immutable, bool):
+        raise ParameterError(child(path, "immutable"),
+                             f"must be a boolean, got {kind(immutable)}")
     entries = spec.get("constraints") or []
     if not isinstance(entries, list):
         raise ParameterError(
@@ -264,14 +270,15 @@ def parse_schema(name: str, spec: Any, path: str) -> ParameterSchema:
     )
     schema = ParameterSchema(
         name, type_name, None, _optional_text(spec, "description", path),
-        _optional_text(spec, "label", path), hidden, constraints,
+        _optional_text(spec, "label", path), hidden, constraints, immutable,
     )
     if spec.get("default") is None:
         return schema
     # a default that breaks its own constraints is a template bug, used or not
     default = schema.convert(spec["default"], child(path, "default"))
     return ParameterSchema(
-        name, type_name, default, schema.description, schema.label, hidden, constraints
+        name, type_name, default, schema.description, schema.label, hidden, constraints,
+        immutable,
     )
 
 
@@ -348,3 +355,19 @@ def resolve_values(
                 )
             resolved[name] = schema.default
     return resolved
+
+
+def check_immutable(old_values: Mapping[str, Any], new_schemas: Mapping[str, ParameterSchema],
+                    new_values: Mapping[str, Any]) -> None:
+    """An update may not change a parameter the new template declares ``immutable`` (one
+    the old stack had too), as in Heat; all such parameters are named at once."""
+    changed = [name for name, schema in new_schemas.items()
+               if schema.immutable and name in old_values
+               and old_values[name] != new_values.get(name)]
+    if changed:
+        from engines.core.errors import ImmutableParameterModified
+
+        raise ImmutableParameterModified(
+            child(ROOT, changed[0]),
+            "the following parameters are immutable and may not be updated: "
+            + ", ".join(changed))

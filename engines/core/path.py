@@ -37,6 +37,8 @@ class StackRequest:
         self.parameters = parameters
         self.disable_rollback = disable_rollback
         self.timeout = timeout
+        self.owner_id: str | None = None  # a nested stack's parent, and its root
+        self.root_id: str | None = None
 
     @property
     def raw(self) -> dict[str, Any]:
@@ -45,6 +47,10 @@ class StackRequest:
     @property
     def environment(self) -> dict[str, Any]:
         return self.template.environment.to_dict()
+
+    @property
+    def files(self) -> dict[str, str]:
+        return self.template.files
 
 
 class EnginePath(abc.ABC):
@@ -94,7 +100,8 @@ class EnginePath(abc.ABC):
             environment=request.environment, parameters=request.parameters,
             convergence=self.name == CONVERGENCE, action=CREATE, status=IN_PROGRESS,
             disable_rollback=request.disable_rollback, timeout=request.timeout,
-            engine_id=self.rt.engine_id, **extra)
+            engine_id=self.rt.engine_id, files=request.files, owner_id=request.owner_id,
+            root_id=request.root_id, **extra)
 
 
 def stored_template(rt: Runtime, template_id: int, parameters: dict[str, Any] | None
@@ -106,4 +113,5 @@ def stored_template(rt: Runtime, template_id: int, parameters: dict[str, Any] | 
     template, environment = stack_store.load_template(rt.db, template_id)
     return parse(template, environment, parameters or {},
                  max_template_size=max(rt.conf.max_template_size, 1) * 4,
-                 max_resources=rt.conf.max_resources_per_stack)
+                 max_resources=rt.conf.max_resources_per_stack,
+                 files=stack_store.load_files(rt.db, template_id))

@@ -2,7 +2,9 @@
 
 It keeps its own tables (``cloud_*``, own MetaData) in a database, so that every process
 (engine, workers, harness) sees the same physical world, and a fault injected by a scenario
-reaches whichever worker acts. Every create/update/delete is a recorded API call.
+reaches whichever worker acts. Every create/update/delete is a recorded API call. Its tables
+are made when a database is prepared (:func:`create_tables`, through ``dualpath db upgrade``);
+a process starting on it only checks (:func:`require_tables`).
 """
 
 from __future__ import annotations
@@ -13,13 +15,16 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from engines.core.db import Database
-from engines.core.errors import Cancelled
+from engines.core.errors import Cancelled, DualpathError
 from engines.core.models import JSONText, Timestamp, utcnow
+
+if TYPE_CHECKING:
+    # only a type here: migrations/api.py prepares databases with this module, without oslo.db
+    from engines.core.db import Database
 
 metadata = sa.MetaData()
 
@@ -59,6 +64,7 @@ cloud_fault = sa.Table(
 )
 
 ACTIONS = ("CREATE", "UPDATE", "DELETE")
+LOCK_WAIT = 60  # seconds a preparer waits for another one making the same cloud's tables
 
 
 class CloudError(Exception):
@@ -74,21 +80,89 @@ class PhysicalResource:
     properties: dict[str, Any]
 
 
-def ensure_tables(engine: sa.Engine, attempts: int = 5) -> None:
-    """Create the cloud's tables where they are missing. An engine and its worker processes
-    start on one new database at the same moment: two of them can both find a table
-    missing and both create it, and the second CREATE fails. That loser tries again, and
-    finds what the winner made."""
-    for attempt in range(attempts):
-        try:
-            metadata.create_all(engine, checkfirst=True)
-            return
-        except sa.exc.DBAPIError:
-            present = set(sa.inspect(engine).get_table_names())
-            if all(table.name in present for table in metadata.sorted_tables):
-                return
-            if attempt == attempts - 1:
+class CloudSchemaMissing(DualpathError):
+    """A process started on a server database whose simulated cloud was never made."""
+
+
+def schema_lock_name(database: str | None) -> str:
+    """The name of the server-side lock that serialises preparers of ``database``'s cloud."""
+    return f"dualpath_cloud_schema.{database or ''}"[:64]  # MySQL's limit on lock names
+
+
+def missing_tables(engine: sa.Engine) -> list[str]:
+    """The cloud's tables that ``engine``'s database lacks."""
+    inspector = sa.inspect(engine)
+    return [t.name for t in metadata.sorted_tables if not inspector.has_table(t.name)]
+
+
+def create_tables(engine: sa.Engine) -> None:
+    """Make the cloud's tables where missing, once: whoever else prepares the same database at
+    the same moment waits, then finds them made.
+
+    Checking and creating happen under one lock of the database's own, so no two processes
+    can both find a table missing: SQLite's write lock (BEGIN IMMEDIATE, its DDL is
+    transactional), a PostgreSQL advisory lock held by the transaction that creates, a
+    MariaDB/MySQL named lock around DDL that commits by itself.
+    """
+    dialect = engine.dialect.name
+    database = engine.url.database
+    if dialect == "sqlite":
+        # the driver must not begin (or end) transactions on its own: this one spans the DDL
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                metadata.create_all(conn, checkfirst=True)
+            except BaseException:
+                conn.exec_driver_sql("ROLLBACK")
                 raise
+            conn.exec_driver_sql("COMMIT")
+    elif dialect == "postgresql":
+        with engine.begin() as conn:
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:name))"),
+                         {"name": schema_lock_name(database)})
+            metadata.create_all(conn, checkfirst=True)
+    elif dialect == "mysql":
+        with engine.connect() as conn:
+            name = schema_lock_name(database)
+            got = conn.execute(sa.text("SELECT GET_LOCK(:name, :wait)"),
+                               {"name": name, "wait": LOCK_WAIT}).scalar()
+            if got != 1:
+                raise CloudSchemaMissing(
+                    f"could not take the lock {name!r} to make the simulated cloud's tables "
+                    f"in {_safe(engine)} within {LOCK_WAIT} s: another preparer holds it")
+            try:
+                metadata.create_all(conn, checkfirst=True)
+                conn.commit()
+            finally:
+                conn.execute(sa.text("SELECT RELEASE_LOCK(:name)"), {"name": name})
+    else:
+        metadata.create_all(engine, checkfirst=True)
+
+
+def require_tables(engine: sa.Engine) -> None:
+    """What a process does at start: the cloud's tables are there, or it says what to run.
+
+    On SQLite (the embedded default, a file only this machine uses) the tables are made on
+    first use, so that a fresh clone runs with nothing prepared. A server database is
+    prepared once, before any engine or worker uses it (``dualpath db upgrade``, or the
+    harness's template database): processes starting there never create anything, so they
+    cannot race each other, and need no right to run DDL.
+    """
+    missing = missing_tables(engine)
+    if not missing:
+        return
+    if engine.dialect.name == "sqlite":
+        create_tables(engine)
+        return
+    url = _safe(engine)
+    raise CloudSchemaMissing(
+        f"the simulated cloud's tables ({', '.join(missing)}) are missing in database "
+        f"{engine.url.database!r} ({url}); prepare it before starting engines or workers: "
+        f"dualpath db upgrade --database-url {url}")
+
+
+def _safe(engine: sa.Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
 
 
 class Reality:
@@ -96,7 +170,7 @@ class Reality:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        ensure_tables(db.engine)
+        require_tables(db.engine)
 
     # -- the API plugins call -----------------------------------------------------------
     def create(
@@ -247,6 +321,7 @@ class ActionScope:
         self._cancelled = cancelled or (lambda: False)
         self.poll_interval = poll_interval
         self._event = threading.Event()
+        self.nested: Any = None  # engines.core.nested.NestedStacks, for stack resources
 
     def check(self) -> None:
         if self._cancelled():

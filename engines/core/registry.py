@@ -31,6 +31,11 @@ def resolve_type(
             raise UnknownResourceType(path, f"resource_registry aliases loop: {' -> '.join(seen)}")
         seen.append(current)
     plugin = _plugins().get(current)
+    if plugin is None and current.endswith((".yaml", ".yml", ".template")):
+        from engines.core.plugins.stack_resource import TemplateResource
+
+        # a template resource: what its nested template allows is checked by the parser
+        return current, TemplateResource
     if plugin is None:
         via = f" (via resource_registry alias of {type_name})" if current != type_name else ""
         raise UnknownResourceType(path, f"unknown resource type {current!r}{via}")

@@ -47,8 +47,10 @@ class ResourceActions:
 
     # -- helpers --------------------------------------------------------------------------
     def scope(self, name: str) -> ActionScope:
-        return ActionScope(self.rt.reality, self.stack_id, name, self.cancelled,
-                           self.rt.poll_interval)
+        scope = ActionScope(self.rt.reality, self.stack_id, name, self.cancelled,
+                            self.rt.poll_interval)
+        scope.nested = self.rt.nested
+        return scope
 
     def plugin(self, row: ResourceRow, properties: dict[str, Any] | None = None) -> Resource:
         _, cls = resolve_type(row.type)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from typing import Any
 
 from oslo_config import cfg
 
@@ -19,6 +20,9 @@ class Runtime:
     db: Database
     reality: Reality
     engine_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    # what stack resources ask about their nested stacks (engines.core.nested); set by
+    # the service, which alone knows the paths
+    nested: Any = None
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts | None = None) -> Runtime:

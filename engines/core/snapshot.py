@@ -10,9 +10,9 @@ import sqlalchemy as sa
 from engines.core import events, hooks, stack_store
 from engines.core.lookup import RowLookup
 from engines.core.models import Stack, StackLock
+from engines.core.path import stored_template
 from engines.core.resource_actions import ResourceActions
 from engines.core.runtime import Runtime
-from engines.core.template import parse
 
 
 def _iso(value: Any) -> str | None:
@@ -28,6 +28,8 @@ def stack_view(rt: Runtime, stack: Stack, *, outputs: bool = True) -> dict[str, 
         "disable_rollback": stack.disable_rollback, "timeout": stack.timeout,
         "parameters": stack.parameters or {}, "template_id": stack.raw_template_id,
         "current_traversal": stack.current_traversal,
+        "parent": None if stack.backup else stack.owner_id,
+        "root": stack.root_id,
         "created_at": _iso(stack.created_at), "updated_at": _iso(stack.updated_at),
         "deleted": stack.deleted_at is not None,
         "outputs": {},
@@ -38,10 +40,7 @@ def stack_view(rt: Runtime, stack: Stack, *, outputs: bool = True) -> dict[str, 
 
 
 def stack_outputs(rt: Runtime, stack: Stack) -> dict[str, Any]:
-    template, environment = stack_store.load_template(rt.db, stack.raw_template_id)
-    tmpl = parse(template, environment, stack.parameters or {},
-                 max_template_size=rt.conf.max_template_size * 4,
-                 max_resources=rt.conf.max_resources_per_stack)
+    tmpl = stored_template(rt, stack.raw_template_id, stack.parameters)
     rows = stack_store.current_resources(rt.db, stack.id)
     return tmpl.resolve_outputs(RowLookup(ResourceActions(rt, stack.id), rows))
 

@@ -19,8 +19,10 @@ _FIELDS = {"action", "status", "status_reason", "raw_template_id", "parameters",
            "prev_raw_template_id", "deleted_at"}
 
 
-def store_template(session: sa.orm.Session, template: dict, environment: dict) -> int:
-    raw = RawTemplate(template=template, environment=environment, created_at=utcnow())
+def store_template(session: sa.orm.Session, template: dict, environment: dict,
+                   files: dict[str, str] | None = None) -> int:
+    raw = RawTemplate(template=template, environment=environment, files=files or None,
+                      created_at=utcnow())
     session.add(raw)
     session.flush()
     return raw.id
@@ -34,19 +36,28 @@ def load_template(db: Database, template_id: int) -> tuple[dict, dict]:
         return raw.template, raw.environment or {}
 
 
+def load_files(db: Database, template_id: int) -> dict[str, str]:
+    """The files map stored with a template (empty when none was given)."""
+    with db.session() as s:
+        raw = s.get(RawTemplate, template_id)
+        return dict(raw.files or {}) if raw is not None else {}
+
+
 def create(db: Database, *, name: str, project_id: str, template: dict, environment: dict,
            parameters: dict, convergence: bool, action: str, status: str,
            disable_rollback: bool, timeout: int | None, engine_id: str,
-           lock_engine: str | None = None) -> Stack:
+           lock_engine: str | None = None, files: dict[str, str] | None = None,
+           owner_id: str | None = None, root_id: str | None = None) -> Stack:
     """Store a new stack (and, for legacy, its lock) in one transaction."""
     with db.session() as s:
-        taken = s.scalar(sa.select(Stack.id).where(
+        taken = None if owner_id else s.scalar(sa.select(Stack.id).where(
             Stack.project_id == project_id, Stack.name == name,
             Stack.deleted_at.is_(None), Stack.backup.is_(False)))
         if taken:
             raise StackExists(f"a stack named {name!r} already exists ({taken})")
         stack = Stack(id=str(uuid.uuid4()), name=name, project_id=project_id,
-                      raw_template_id=store_template(s, template, environment),
+                      raw_template_id=store_template(s, template, environment, files),
+                      owner_id=owner_id, root_id=root_id,
                       parameters=parameters, action=action, status=status,
                       status_reason="Stack creation started", disable_rollback=disable_rollback,
                       timeout=timeout, convergence=convergence, created_at=utcnow())
@@ -85,6 +96,7 @@ def list_live(db: Database, project_id: str) -> list[Stack]:
     with db.session() as s:
         return list(s.scalars(sa.select(Stack).where(
             Stack.project_id == project_id, Stack.backup.is_(False),
+            Stack.owner_id.is_(None),  # nested stacks are listed under their parents
             Stack.deleted_at.is_(None)).order_by(Stack.created_at)))
 
 

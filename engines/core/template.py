@@ -7,7 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NoReturn, Protocol
 
-from engines.core import functions, registry
+from engines.core import functions, hot, outputs, registry, template_checks, template_resource
+from engines.core.conditions import OMITTED, Conditions
 from engines.core.dependencies import Dependencies
 from engines.core.environment import Environment, parse_environment
 from engines.core.errors import (
@@ -20,19 +21,17 @@ from engines.core.errors import (
 )
 from engines.core.functions import Reference, Scope, StaticSource, Unresolved
 from engines.core.parameters import ParameterSchema, check_groups, parse_schemas, resolve_values
+from engines.core.plugins.stack_resource import DIGEST, TemplateResource
 from engines.core.properties import coerce_all
 from engines.core.resource import Resource
 from engines.core.yaml_loader import child, kind, load_document, reject_unknown_keys
 
-VERSION_KEY = "heat_template_version"
-# release names Heat takes for the dated versions
-RELEASES = {"newton": "2016-10-14", "ocata": "2017-02-24", "pike": "2017-09-01",
-            "queens": "2018-03-02", "rocky": "2018-08-31"}
-VERSIONS = ("2013-05-23", "2014-10-16", "2015-04-30", "2015-10-15", "2016-04-08",
-            "2016-10-14", "2017-02-24", "2017-09-01", "2018-03-02", "2018-08-31")
+VERSION_KEY, RELEASES, VERSIONS = hot.VERSION_KEY, hot.RELEASES, hot.VERSIONS
 SECTIONS = (VERSION_KEY, "description", "parameter_groups", "parameters", "resources", "outputs")
-RESOURCE_KEYS = ("type", "properties", "depends_on", "deletion_policy", "metadata")
-OUTPUT_KEYS = ("value", "description")
+SECTIONS_WITH_CONDITIONS = (*SECTIONS, "conditions")
+RESOURCE_KEYS = ("type", "properties", "depends_on", "deletion_policy", "metadata",
+                 "update_policy", "description")
+RESOURCE_KEYS_WITH_CONDITION = (*RESOURCE_KEYS, "condition")
 DELETE_POLICY, RETAIN_POLICY = "Delete", "Retain"
 DELETION_POLICIES = (DELETE_POLICY, RETAIN_POLICY)
 
@@ -53,6 +52,8 @@ class ResourceDefinition:
     requires: frozenset[str]  # explicit + implicit (get_resource, get_attr)
     deletion_policy: str
     hooks: frozenset[str]
+    restricted_actions: frozenset[str] = frozenset()  # environment: update, replace
+    update_policy: dict[str, Any] | None = None
 
     @property
     def retained(self) -> bool:
@@ -61,14 +62,23 @@ class ResourceDefinition:
 
 
 class _LookupSource:
-    def __init__(self, parameters: Mapping[str, Any], lookup: Lookup) -> None:
-        self._parameters = parameters
+    def __init__(self, template: Template, lookup: Lookup) -> None:
+        self._template = template
         self._lookup = lookup
 
     def parameter(self, name: str) -> Any:
-        return self._parameters[name]
+        return self._template.parameters[name]
+
+    def file(self, name: str) -> Any:
+        return self._template.files.get(name)
 
     def physical_id(self, name: str) -> Any:
+        defn = self._template.resources.get(name)
+        # as in Heat, some resources are referred to by a value of theirs, not their id
+        # (get_resource of a RandomString is the string)
+        by = getattr(defn.plugin, "reference_attribute", None) if defn else None
+        if by is not None:
+            return self._lookup.attribute(name, by)
         return self._lookup.physical_id(name)
 
     def attribute(self, name: str, attr: str) -> Any:
@@ -113,7 +123,8 @@ class Template:
         self, *, version: str, description: str, resources: dict[str, ResourceDefinition],
         outputs: dict[str, dict], parameters: dict[str, Any],
         parameter_schemas: dict[str, ParameterSchema], environment: Environment, raw: dict,
-        source: str | None,
+        source: str | None, files: dict[str, str] | None = None,
+        conditions: dict[str, bool] | None = None,
     ) -> None:
         self.version = version
         self.description = description
@@ -124,6 +135,8 @@ class Template:
         self.environment = environment
         self.raw = raw
         self.source = source
+        self.files = files or {}
+        self.conditions = conditions or {}
 
     def dependencies(self) -> Dependencies[str]:
         """Name -> names of the resources it requires, in template order."""
@@ -132,26 +145,21 @@ class Template:
     def resolve_properties(self, name: str, lookup: Lookup) -> dict[str, Any]:
         """The properties of ``name``, functions resolved, coerced to the plugin schema."""
         defn = self.resources[name]
-        source = _LookupSource(self.parameters, lookup)
+        source = _LookupSource(self, lookup)
         base = f"resources.{name}.properties"
         try:
             values = {key: functions.resolve(snippet, child(base, key), source)
                       for key, snippet in defn.properties.items()}
-            return _typed_properties(name, defn.plugin, values, frozenset())
+            typed = _typed_properties(name, defn.plugin, values, frozenset())
+            if getattr(defn.plugin, "nested_file", None) is not None:
+                typed[DIGEST] = template_checks.digest(self.files.get(defn.plugin.nested_file, ""))
+            return typed
         except ValidationError as exc:
             _reraise_with_source(exc, self.source)
 
     def resolve_outputs(self, lookup: Lookup) -> dict[str, Any]:
         """Every output's value; None for one that cannot be resolved."""
-        source = _LookupSource(self.parameters, lookup)
-        values: dict[str, Any] = {}
-        for name, output in self.outputs.items():
-            try:
-                values[name] = functions.resolve(output["value"], f"outputs.{name}.value", source)
-            except Exception:
-                # an output is a view: a broken one must not break showing the stack
-                values[name] = None
-        return values
+        return outputs.resolve(self.outputs, _LookupSource(self, lookup))
 
 
 # -- parsing -------------------------------------------------------------------------------
@@ -163,22 +171,31 @@ def parse(
     max_template_size: int = 524288,
     max_resources: int = 1000,
     source: str | None = None,
+    files: Mapping[str, Any] | None = None,
+    nesting: tuple[str, ...] = (),
+    max_nested_depth: int = template_resource.DEFAULT_MAX_DEPTH,
 ) -> Template:
     """Load and validate everything; raise a ValidationError subclass naming the place
-    (``.path``), the reason (``.reason``) and, when given, the file (``.source``)."""
+    (``.path``), the reason (``.reason``) and, when given, the file (``.source``).
+    ``environment`` may be a list of environments, merged in order; ``files`` is the
+    map ``get_file`` (and template resources) read from. ``nesting`` names the templates
+    above this one, for a nested template (recursion and depth are refused)."""
     try:
         return _parse(template, environment, parameters, max_template_size, max_resources,
-                      source)
+                      source, template_checks.check_files(files), (nesting, max_nested_depth))
     except ValidationError as exc:
         _reraise_with_source(exc, source)
 
 
 def _parse(template: Any, environment: Any, given: Any, max_size: int, max_resources: int,
-           source: str | None) -> Template:
+           source: str | None, files: dict[str, str],
+           nesting: tuple[tuple[str, ...], int]) -> Template:
     raw = load_document(template, what="template", max_size=max_size)
     env = parse_environment(environment, max_size=max_size)
-    version = _check_version(raw)
-    reject_unknown_keys(raw, SECTIONS, "", "top-level key")
+    version = hot.check_version(raw)
+    conditional = hot.at_least(version, hot.CONDITIONS_SINCE)
+    reject_unknown_keys(raw, SECTIONS_WITH_CONDITIONS if conditional else SECTIONS, "",
+                        "top-level key")
     description = raw.get("description") or ""
     if not isinstance(description, str):
         raise ValidationError("description", f"must be a string, got {kind(description)}")
@@ -189,30 +206,33 @@ def _parse(template: Any, environment: Any, given: Any, max_size: int, max_resou
     if not isinstance(given, Mapping):
         raise ParameterError("parameters", f"must be a mapping, got {kind(given)}")
     values = resolve_values(schemas, given, env.parameters, env.parameter_defaults)
-    resources = _parse_resources(raw.get("resources"), env, values, max_resources)
-    _check_cycles(resources)
-    scope = Scope(values, {name: defn.plugin for name, defn in resources.items()})
-    outputs = _parse_outputs(raw.get("outputs"), scope)
+    conds = Conditions(raw.get("conditions"), version, values, files)
+    context = _Context(version, files, conds, nesting[0], nesting[1], max_size)
+    resources, disabled = _parse_resources(raw.get("resources"), env, values, max_resources,
+                                           context)
+    # hook names are checked by the service, against the stack's resources too (an
+    # update's hook may name a resource only the stack has)
+    template_checks.check_cycles(resources)
+    scope = Scope(values, {name: defn.plugin for name, defn in resources.items()}, version,
+                  files, disabled)
     return Template(
-        version=version, description=description, resources=resources, outputs=outputs,
+        version=version, description=description, resources=resources,
+        outputs=outputs.parse(raw.get("outputs"), scope, conds),
         parameters=values, parameter_schemas=schemas, environment=env, raw=raw,
-        source=source,
+        source=source, files=files, conditions=conds.values,
     )
 
 
-def _check_version(raw: dict) -> str:
-    if VERSION_KEY not in raw:
-        raise ValidationError(
-            VERSION_KEY, "missing: a HOT template must start with heat_template_version"
-        )
-    version = raw[VERSION_KEY]
-    if not isinstance(version, str) or (version not in VERSIONS and version not in RELEASES):
-        raise ValidationError(
-            VERSION_KEY,
-            f"unknown template version {version!r} (accepted: {', '.join(VERSIONS)}, "
-            f"{', '.join(RELEASES)})",
-        )
-    return version
+@dataclass(frozen=True)
+class _Context:
+    """What parsing a resource needs beyond its own definition."""
+
+    version: str
+    files: dict[str, str]
+    conditions: Conditions
+    chain: tuple[str, ...] = ()  # the templates above this one
+    max_depth: int = template_resource.DEFAULT_MAX_DEPTH
+    max_size: int = 524288
 
 
 def _mapping(value: Any, path: str) -> dict:
@@ -224,36 +244,65 @@ def _mapping(value: Any, path: str) -> dict:
 
 
 def _parse_resources(section: Any, env: Environment, params: dict[str, Any],
-                     max_resources: int) -> dict[str, ResourceDefinition]:
+                     max_resources: int, context: _Context
+                     ) -> tuple[dict[str, ResourceDefinition], frozenset[str]]:
     specs = _mapping(section, "resources")
     if len(specs) > max_resources:
         raise TooManyResources(
             "resources",
             f"the template has {len(specs)} resources, more than the limit of {max_resources}",
         )
+    keys = (RESOURCE_KEYS_WITH_CONDITION
+            if hot.at_least(context.version, hot.CONDITIONS_SINCE) else RESOURCE_KEYS)
     # types first: a reference check needs every resource's plugin
     types: dict[str, tuple[str, type[Resource]]] = {}
+    enabled: dict[str, dict] = {}
     for name, spec in specs.items():
         path = child("resources", name)
         if not name:
             raise ValidationError(path, "a resource name must not be empty")
         if not isinstance(spec, dict):
             raise ValidationError(path, f"a resource must be a mapping, got {kind(spec)}")
-        reject_unknown_keys(spec, RESOURCE_KEYS, path, "resource key")
+        reject_unknown_keys(spec, keys, path, "resource key")
         type_name = spec.get("type")
         if not isinstance(type_name, str) or not type_name:
             got = "it is missing" if type_name is None else f"got {kind(type_name)}"
             raise ValidationError(child(path, "type"), f"a resource needs a type; {got}")
-        types[name] = registry.resolve_type(type_name, env.aliases, path=child(path, "type"))
-    scope = Scope(params, {name: plugin for name, (_, plugin) in types.items()})
+        if "condition" in spec and not context.conditions.enabled(
+                spec["condition"], child(path, "condition")):
+            continue  # not in the stack, as in Heat
+        aliases = {**env.aliases, **env.resource_types.get(name, {})}
+        target = template_resource.follow_aliases(type_name, aliases)
+        if template_resource.is_template_type(target):
+            where = child(path, "type")
+            template_resource.check_nesting(target, context.chain, context.max_depth, where)
+            plugin, _ = template_resource.plugin_for(target, context.files, where,
+                                                     context.max_size)
+            types[name] = (target, plugin)
+        else:
+            types[name] = registry.resolve_type(type_name, aliases, path=child(path, "type"))
+        enabled[name] = _expand(spec, path, context.conditions)
+    disabled = frozenset(specs) - frozenset(enabled)
+    scope = Scope(params, {name: plugin for name, (_, plugin) in types.items()},
+                  context.version, context.files, disabled)
     return {
-        name: _parse_resource(name, spec, types[name], scope, env)
-        for name, spec in specs.items()
-    }
+        name: _parse_resource(name, spec, types[name], scope, env, context)
+        for name, spec in enabled.items()
+    }, disabled
+
+
+def _expand(spec: dict, path: str, conds: Conditions) -> dict:
+    """The resource with each ``if`` replaced by its chosen branch."""
+    expanded = dict(spec)
+    for key in ("properties", "metadata"):
+        if key in spec:
+            value = conds.expand(spec[key], child(path, key))
+            expanded[key] = None if value is OMITTED else value
+    return expanded
 
 
 def _parse_resource(name: str, spec: dict, resolved: tuple[str, type[Resource]], scope: Scope,
-                    env: Environment) -> ResourceDefinition:
+                    env: Environment, context: _Context) -> ResourceDefinition:
     path = child("resources", name)
     concrete, plugin = resolved
     policy = spec.get("deletion_policy", DELETE_POLICY)
@@ -264,6 +313,7 @@ def _parse_resource(name: str, spec: dict, resolved: tuple[str, type[Resource]],
         )
     _mapping(spec.get("metadata"), child(path, "metadata"))  # kept, never interpreted
     depends_on = _parse_depends_on(name, spec.get("depends_on"), scope)
+    update_policy = _mapping(spec.get("update_policy"), child(path, "update_policy"))
     properties = _mapping(spec.get("properties"), child(path, "properties"))
     refs: list[Reference] = []
     for key, snippet in properties.items():
@@ -273,12 +323,17 @@ def _parse_resource(name: str, spec: dict, resolved: tuple[str, type[Resource]],
             raise DependencyCycle(
                 ref.path, f"resource {name!r} depends on itself (through {ref.function})"
             )
-    _check_static_properties(name, plugin, properties, scope)
+    values, pending = _check_static_properties(name, plugin, properties, scope)
+    if issubclass(plugin, TemplateResource):
+        template_resource.check_nested(name, plugin, properties, values, pending, context,
+                                       env.aliases)
     return ResourceDefinition(
         name=name, type=spec["type"], concrete_type=concrete, plugin=plugin,
         properties=properties, depends_on=depends_on,
         requires=frozenset(depends_on) | {ref.resource for ref in refs},
         deletion_policy=policy, hooks=env.hooks_for(name),
+        restricted_actions=env.restricted_actions.get(name, frozenset()),
+        update_policy=update_policy or None,
     )
 
 
@@ -300,6 +355,8 @@ def _parse_depends_on(name: str, value: Any, scope: Scope) -> tuple[str, ...]:
             raise ValidationError(where, f"must be a resource name, got {kind(item)}")
         if item == name:
             raise DependencyCycle(where, f"resource {name!r} depends on itself")
+        if item in scope.disabled:
+            continue  # on a resource a false condition left out: no dependency
         if item not in scope.resources:
             raise InvalidReference(where, f"depends_on: the template has no resource {item!r}")
         if item not in names:
@@ -308,9 +365,9 @@ def _parse_depends_on(name: str, value: Any, scope: Scope) -> tuple[str, ...]:
 
 
 def _check_static_properties(name: str, plugin: type[Resource], properties: dict[str, Any],
-                             scope: Scope) -> None:
+                             scope: Scope) -> tuple[dict[str, Any], frozenset[str]]:
     """Type-check what parameters alone decide; what needs a resource waits for it."""
-    source = StaticSource(scope.parameters)
+    source = StaticSource(scope.parameters, scope.files)
     base = f"resources.{name}.properties"
     values: dict[str, Any] = {}
     pending: set[str] = set()
@@ -319,42 +376,4 @@ def _check_static_properties(name: str, plugin: type[Resource], properties: dict
             values[key] = functions.resolve(snippet, child(base, key), source)
         except Unresolved:
             pending.add(key)
-    _typed_properties(name, plugin, values, frozenset(pending))
-
-
-def _check_cycles(resources: dict[str, ResourceDefinition]) -> None:
-    loop = Dependencies({name: defn.requires for name, defn in resources.items()}).find_cycle()
-    if loop is None:
-        return
-    # the same loop whichever resource the search met first: it starts at the one written
-    # first in the template
-    rank = {name: i for i, name in enumerate(resources)}
-    loop = loop[:-1]
-    first = min(range(len(loop)), key=lambda i: rank[loop[i]])
-    loop = loop[first:] + loop[:first]
-    raise DependencyCycle(child("resources", loop[0]),
-                          "dependency cycle: " + " -> ".join([*loop, loop[0]]))
-
-
-def _parse_outputs(section: Any, scope: Scope) -> dict[str, dict]:
-    outputs: dict[str, dict] = {}
-    for name, spec in _mapping(section, "outputs").items():
-        path = child("outputs", name)
-        if not isinstance(spec, dict):
-            raise ValidationError(path, f"an output must be a mapping, got {kind(spec)}")
-        reject_unknown_keys(spec, OUTPUT_KEYS, path, "output key")
-        if "value" not in spec:
-            raise ValidationError(child(path, "value"), "an output needs a value")
-        description = spec.get("description") or ""
-        if not isinstance(description, str):
-            raise ValidationError(
-                child(path, "description"), f"must be a string, got {kind(description)}"
-            )
-        where = child(path, "value")
-        functions.check(spec["value"], where, scope)
-        try:  # what parameters alone decide can be wrong now (list_join of a string)
-            functions.resolve(spec["value"], where, StaticSource(scope.parameters))
-        except Unresolved:
-            pass
-        outputs[name] = {"value": spec["value"], "description": description}
-    return outputs
+    return _typed_properties(name, plugin, values, frozenset(pending)), frozenset(pending)

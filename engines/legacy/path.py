@@ -78,7 +78,8 @@ class Path(EnginePath):
             backup = BackupStack(self.rt, stack)
             backup.remember_template(stack.raw_template_id, stack.parameters or {})
             with self.rt.db.session() as s:
-                template_id = stack_store.store_template(s, request.raw, request.environment)
+                template_id = stack_store.store_template(s, request.raw, request.environment,
+                                                         request.files)
             stack_store.set_state(
                 self.rt.db, stack.id, UPDATE, IN_PROGRESS, "Stack UPDATE started",
                 self.rt.engine_id, raw_template_id=template_id,

@@ -1,6 +1,7 @@
 """``dualpath run``: every scenario on both paths, with a progress bar and a summary; writes
 the run file and, when asked, the reports. Exit 0 when every verdict is parity, an expected
-divergence or a path-specific pass; 1 otherwise; 2 for bad input."""
+divergence or a path-specific pass; 1 otherwise (an unexpected divergence, a flaky path, a
+failure, an error); 2 for bad input."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from engines.service import PATH_NAMES
 from harness.experiment import runner
 
 VERDICT_STYLE = {"parity": "green", "expected-divergence": "cyan", "path-specific": "blue",
-                 "unexpected-divergence": "bold red", "failed": "red", "error": "bold magenta"}
+                 "unexpected-divergence": "bold red", "flaky": "bold yellow", "failed": "red",
+                 "error": "bold magenta"}
 
 
 def _default_root() -> Path:
@@ -85,6 +87,14 @@ def handle(args: argparse.Namespace) -> int:
     # a log (CI, a pipe) gets full scenario ids instead of a table cut to 80 columns
     out = Console() if sys.stdout.isatty() else Console(width=140)
     out.print(summary_table(data))
+    for item in data["scenarios"]:
+        for f in item["flaky"]:
+            out.print(f"flaky: {item['id']} [{f['engine']}] {f['path']}: "
+                      f"{json.dumps(f['values'][0], default=str)} in one repeat, "
+                      f"{json.dumps(f['values'][1], default=str)} in another", markup=False)
+    commit = data["run"]["commit"]
+    out.print(f"commit {commit['id'][:12]}{' (uncommitted changes)' if commit['dirty'] else ''}"
+              f", dualpath {commit['version']}", markup=False)
     out.print(f"run file: {args.json}")
     return runner.exit_code(data)
 
@@ -111,11 +121,12 @@ def summary_table(data: dict) -> Table:
         style = VERDICT_STYLE.get(item["verdict"], "")
         table.add_row(item["id"], f"[{style}]{item['verdict']}[/]", *cells,
                       f"{c['unexpected']} unexpected, {c['expected']} expected, "
-                      f"{c['noise']} noise")
+                      f"{c['noise']} noise" + (f", {c['flaky']} flaky" if c["flaky"] else ""))
     s = data["summary"]
     table.caption = (f"parity {s['parity']}, expected {s['expected-divergence']}, "
                      f"path-specific {s['path-specific']}, unexpected "
-                     f"{s['unexpected-divergence']}, failed {s['failed']}, error {s['error']}; "
+                     f"{s['unexpected-divergence']}, flaky {s['flaky']}, failed {s['failed']}, "
+                     f"error {s['error']}; "
                      f"stale registry entries {s['stale_entries']}; time legacy "
                      f"{s['duration_s']['legacy']}s, convergence "
                      f"{s['duration_s']['convergence']}s")

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from engines.core.context import RequestContext
 from engines.service import HOOK_TYPES, EngineService, database_url, ensure_schema, new_conf
+from harness.cli.template_files import collect
 
 OPERATIONS = ("create", "update", "delete", "rollback", "cancel")
 
@@ -89,14 +90,16 @@ def run(args: argparse.Namespace) -> int:
             stack_id = service.create_stack(
                 ctx, args.stack, _read(args.template), _read(args.environment),
                 _parameters(args.parameter), disable_rollback=bool(args.disable_rollback),
-                timeout=args.stack_timeout, source=args.template)
+                timeout=args.stack_timeout, source=args.template,
+                files=collect(args.template, args.environment))
         else:
             stack_id = service.find_stack(ctx, args.stack)
         if command == "update":
             service.update_stack(ctx, stack_id, _read(args.template), _read(args.environment),
                                  _parameters(args.parameter),
                                  disable_rollback=args.disable_rollback,
-                                 timeout=args.stack_timeout, source=args.template)
+                                 timeout=args.stack_timeout, source=args.template,
+                                 files=collect(args.template, args.environment))
         elif command == "delete":
             service.delete_stack(ctx, stack_id)
         elif command == "rollback":

@@ -1,9 +1,12 @@
 """The divergence registry (``scenarios/divergences.yaml``): differences between the paths
-that are known, explained, and accepted. Each entry names scenarios (a glob on the id), a
-difference path (``[*]`` matches any index, ``*`` any one key, ``**`` any rest of the
-path), optionally the value on each side, and a reason written for a human. An entry that
-matched nothing in a run where its scenarios ran is *stale*: the divergence it explains has
-gone, or moved."""
+that are known, explained, and accepted. Each entry names scenarios (a glob on the id), the
+field that differs (a difference path, see ``check_path``), optionally the value on each
+side, and a reason written for a human. An entry that matched nothing in a run where its
+scenarios ran is *stale*: the divergence it explains has gone, or moved.
+
+An entry explains one field, never a scenario: a path that could match everything a
+scenario shows (``$.steps[*].*``, ``$.steps[*].**``) is refused when the file is loaded,
+with the file, the entry and the rule it breaks (scenarios/README.md states the rule)."""
 
 from __future__ import annotations
 
@@ -17,6 +20,70 @@ import yaml
 
 _ANY = object()
 _FIELDS = {"scenario", "path", "legacy", "convergence", "reason"}
+
+# what a snapshot holds (harness.experiment.observation), and the sections keyed by a name
+# (of a resource, an output; ``stack`` for the stack's own events)
+SECTIONS = ("step", "op", "result", "stack", "resources", "outputs", "reality", "events",
+            "waited_for")
+NAMED = ("resources", "outputs", "reality", "events")
+_SEGMENT = re.compile(r"""\.(?P<key>[A-Za-z0-9_-]+|\*\*?)|\[(?P<index>\d+|\*)\]"""
+                      r"""|\[(?P<quoted>'[^']*'|"[^"]*")\]""")
+_STEP = re.compile(r"\$\.steps\[(\d+|\*)\]")
+
+
+def _segments(path: str) -> list[tuple[str, str]] | None:
+    """("key" | "index", text) for each part of ``path`` after ``$``; None if malformed."""
+    found, at = [], 1
+    while at < len(path):
+        match = _SEGMENT.match(path, at)
+        if match is None:
+            return None
+        if match["key"] is not None:
+            found.append(("key", match["key"]))
+        elif match["index"] is not None:
+            found.append(("index", match["index"]))
+        else:
+            found.append(("key", match["quoted"][1:-1]))
+        at = match.end()
+    return found
+
+
+def check_path(path: str, pinned: bool) -> str | None:
+    """Why ``path`` may not be an entry's path, or None. The rule: ``$.steps[N]`` (N a step
+    index or ``*``), then a section of the snapshot by name, then concrete keys down to the
+    field that differs; ``*`` may stand for the name right after a named section
+    (``resources.*.status``, ``events.*``...) but not for the field, and ``[*]`` for the
+    step or for items of the list the field holds (``events.B[*]``). A path that stops at
+    a section or at a resource (``$.steps[2].resources``, ``resources.A``: present on one
+    side only) explains all it holds, so it needs ``legacy`` or ``convergence`` pinned.
+    ``**`` is never allowed."""
+    if not _STEP.match(path):
+        return "a path starts with $.steps[N] or $.steps[*] (the step it is about)"
+    parts = _segments(path)
+    if parts is None:
+        return "not a difference path ($.steps[N].section.key..., [N] or [*] for indexes)"
+    parts = parts[2:]  # .steps and [N]
+    if any(text == "**" for _, text in parts):
+        return "'**' would explain anything below it: name the field that differs"
+    if not parts or parts[0][0] != "key" or parts[0][1] not in SECTIONS:
+        return (f"after $.steps[N] comes a section of the snapshot ({', '.join(SECTIONS)}):"
+                " an entry names the field that differs, not a whole step")
+    keys = [i for i, (kind, _) in enumerate(parts) if kind == "key"]
+    last = keys[-1]
+    if any(kind == "index" for kind, _ in parts[:last]):
+        return "an index other than the step's may only follow the field (events.B[*])"
+    for i in keys:
+        if parts[i][1] == "*" and not (i == 1 and parts[0][1] in NAMED):
+            return (f"'*' stands only for a name right after {', '.join(NAMED)} "
+                    "(resources.*.status), never for a section or a field")
+    if parts[last][1] == "*":
+        return "the path ends in '*': name the field that differs (resources.*.status)"
+    container = last == 0 or (last == 1 and parts[0][1] == "resources")
+    if container and not pinned:
+        return ("the path stops at a section or a resource, which would explain all it "
+                "holds: name the field that differs, or pin the side that lacks it "
+                "(legacy: null or convergence: null)")
+    return None
 
 
 class RegistryError(ValueError):
@@ -34,12 +101,12 @@ class Entry:
     convergence: Any = _ANY
     matched: int = 0
     applicable: bool = False
+    explained: dict[str, int] = field(default_factory=dict)  # scenario id -> differences
     _regex: re.Pattern = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        pattern = (re.escape(self.path).replace(r"\*\*", "\0")
-                   .replace(r"\[\*\]", r"\[\d+\]").replace(r"\*", r"[^.\[]+")
-                   .replace("\0", ".*"))
+        pattern = (re.escape(self.path).replace(r"\[\*\]", r"\[\d+\]")
+                   .replace(r"\*", r"[^.\[]+"))
         self._regex = re.compile(pattern + r"$")
 
     def covers(self, scenario_id: str) -> bool:
@@ -53,7 +120,8 @@ class Entry:
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"index": self.index, "scenario": self.scenario,
                                 "path": self.path, "reason": self.reason,
-                                "matched": self.matched}
+                                "matched": self.matched,
+                                "explained": dict(sorted(self.explained.items()))}
         for side in ("legacy", "convergence"):
             value = getattr(self, side)
             data[side] = "<any>" if value is _ANY else value
@@ -93,8 +161,12 @@ class Registry:
                 if not isinstance(item.get(required), str) or not item[required].strip():
                     raise RegistryError(source, f"{where}.{required}",
                                         "required, a non-empty string")
-            if not item["path"].startswith("$"):
-                raise RegistryError(source, f"{where}.path", "a path starts with '$'")
+            problem = check_path(item["path"].strip(),
+                                 pinned=item.get("legacy", _ANY) is None
+                                 or item.get("convergence", _ANY) is None)
+            if problem:
+                raise RegistryError(source, f"{where}.path",
+                                    f"{item['path']!r} refused: {problem}")
             entries.append(Entry(index=index, scenario=item["scenario"], path=item["path"],
                                  reason=item["reason"].strip(),
                                  legacy=item.get("legacy", _ANY),
@@ -106,6 +178,7 @@ class Registry:
         for entry in self.entries:
             if entry.matches(scenario_id, path, legacy, convergence):
                 entry.matched += 1
+                entry.explained[scenario_id] = entry.explained.get(scenario_id, 0) + 1
                 return entry
         return None
 
@@ -116,3 +189,10 @@ class Registry:
 
     def stale(self) -> list[Entry]:
         return [e for e in self.entries if e.applicable and e.matched == 0]
+
+    def to_json(self) -> dict[str, Any]:
+        """The registry block of a run file: each entry with how many differences it
+        explained (in all, and per scenario), and the stale ones."""
+        return {"file": None if self.source == "<none>" else self.source,
+                "entries": [e.to_json() for e in self.entries],
+                "stale": [e.index for e in self.stale()]}

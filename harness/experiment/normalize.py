@@ -1,6 +1,21 @@
 """Normalisation: what makes two runs comparable. Physical ids become ``NAME#n`` (n counts
 the copies of that logical resource in order of first appearance), so "C was replaced" reads
-the same on both paths; ids, uuids and timestamps are not kept at all."""
+the same on both paths; ids, uuids and timestamps are not kept at all.
+
+Two more things make a run comparable without hiding anything a path does:
+
+- **what the engine declares random**: the values of ``RANDOM_TYPES`` resources' attributes,
+  and every value they flow into (a property through ``get_attr``, an output, a string built
+  with ``str_replace``/``list_join``). ``mask_random`` replaces each of them by a token
+  naming its source (``<random Secret#1.value>``): two runs that differ only there are
+  equal once masked, while a value taken from the wrong source, or not random at all on one
+  side, still differs. Everything else that differs between two repeats of one path is
+  flaky (harness.experiment.classify);
+- **concurrent events of one logical name**: two physical copies of B (the old one and its
+  replacement) deleted at once by the convergence path interleave their events in any
+  order; within such an overlap the events are listed copy by copy (each copy's own order
+  kept), so the interleaving, which is timing, is not read as the path's behaviour.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +24,14 @@ import re
 from typing import Any
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+# the resource types whose attribute values the engine declares random (DESIGN: "a real
+# source of non-determinism"); the snapshot shows a resource's concrete type, aliases
+# resolved, so an aliased RandomString is still one
+RANDOM_TYPES = frozenset({"OS::Heat::RandomString"})
+# a random value this long is looked for inside longer strings (str_replace, list_join);
+# a shorter one only as a whole value: a 3-letter string inside a status reason is chance
+EMBEDDED_MIN_LENGTH = 6
 
 
 class IdNames:
@@ -44,6 +67,39 @@ def normalize_value(value: Any, ids: IdNames) -> Any:
     return value
 
 
+def _settled_events(events: list[str], copies: list[str | None]) -> list[str]:
+    """``events`` of one logical name, each overlap of two or more physical copies listed
+    copy by copy. An overlap is a stretch during which some copy has an action open
+    (IN_PROGRESS seen, its end not yet); copies are ordered by what they did, so the result
+    does not depend on which started first. A stretch with an event of no physical id (a
+    create not yet given one) is left as it happened: it cannot be told apart."""
+    if len(set(copies)) < 2 or len(copies) != len(events):
+        return events
+    result: list[str] = []
+    block: list[tuple[str | None, str]] = []
+    open_: set[str | None] = set()
+    for event, physical in zip(events, copies, strict=True):
+        block.append((physical, event))
+        if event.endswith("_IN_PROGRESS"):
+            open_.add(physical)
+        else:
+            open_.discard(physical)
+        if not open_:
+            result += _block_order(block)
+            block = []
+    return result + _block_order(block)
+
+
+def _block_order(block: list[tuple[str | None, str]]) -> list[str]:
+    owners = [physical for physical, _ in block]
+    if None in owners or len(set(owners)) < 2:
+        return [event for _, event in block]
+    chains: dict[str | None, list[str]] = {}
+    for physical, event in block:
+        chains.setdefault(physical, []).append(event)
+    return [event for chain in sorted(chains.values()) for event in chain]
+
+
 def normalize(snapshots: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Normalise a run's snapshots (raw, as harness.experiment.observation takes them), in
     step order."""
@@ -59,6 +115,49 @@ def normalize(snapshots: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if snap.get("stack") and "reason" in snap["stack"]:
             snap["stack"]["reason"] = ids.text(snap["stack"].get("reason") or "")
         snap["outputs"] = normalize_value(snap.get("outputs", {}), ids)
+        copies = snap.pop("event_copies", None) or {}
+        if snap.get("events"):
+            snap["events"] = {name: _settled_events(seq, copies.get(name, []))
+                              for name, seq in snap["events"].items()}
         snap.pop("physical", None)
         result.append(snap)
     return result
+
+
+def random_sources(snapshots: list[dict[str, Any]]) -> dict[str, str]:
+    """Every random value seen in a normalised run, with the token naming its source."""
+    found: dict[str, str] = {}
+    for snap in snapshots:
+        for res in (snap.get("resources") or {}).values():
+            if res.get("type") not in RANDOM_TYPES:
+                continue
+            for attribute, value in sorted((res.get("attributes") or {}).items()):
+                if isinstance(value, str) and value and value not in found:
+                    found[value] = f"<random {res.get('physical_id')}.{attribute}>"
+    return found
+
+
+def _masked(value: Any, sources: dict[str, str], longest_first: list[str]) -> Any:
+    if isinstance(value, str):
+        if value in sources:
+            return sources[value]
+        for random in longest_first:
+            if random in value:
+                value = value.replace(random, sources[random])
+        return value
+    if isinstance(value, list):
+        return [_masked(v, sources, longest_first) for v in value]
+    if isinstance(value, dict):
+        return {k: _masked(v, sources, longest_first) for k, v in value.items()}
+    return value
+
+
+def mask_random(snapshots: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The normalised run with every random value, and every value derived from one,
+    replaced by the token of its source: what two repeats of one path must agree on."""
+    sources = random_sources(snapshots)
+    if not sources:
+        return snapshots
+    embedded = sorted((v for v in sources if len(v) >= EMBEDDED_MIN_LENGTH),
+                      key=lambda v: (-len(v), v))
+    return [_masked(snap, sources, embedded) for snap in snapshots]

@@ -29,7 +29,7 @@ class Observer:
         records only its result: the state right after it is a race by construction."""
         snap: dict[str, Any] = {"step": step, "op": op, "result": result, "stack": None,
                                 "resources": {}, "outputs": {}, "events": {},
-                                "reality": self.cloud.copies()}
+                                "event_copies": {}, "reality": self.cloud.copies()}
         if stack_id is None:
             return snap, snap
         try:
@@ -60,6 +60,9 @@ class Observer:
             name = "stack" if event["resource_name"] == stack_name and \
                 event["resource_type"] == "OS::Heat::Stack" else event["resource_name"]
             snap["events"].setdefault(name, []).append(f"{event['action']}_{event['status']}")
+            # which physical copy each event is of: normalisation needs it to tell two
+            # copies' concurrent actions apart (it drops this key)
+            snap["event_copies"].setdefault(name, []).append(event.get("physical_id"))
         self._events_seen = len(events)
         return snap, snap
 

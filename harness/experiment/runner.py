@@ -1,6 +1,7 @@
 """A parity run: every scenario on every path it declares, each path run ``repeat`` times
-(the repeats find the noise), each run on a fresh database, in parallel processes; then the
-differences are classified and the run file (docs/run-format.md) is assembled."""
+(the repeats tell noise from flakiness), each run on a fresh database, in parallel
+processes; then the differences are classified and the run file (docs/run-format.md) is
+assembled."""
 
 from __future__ import annotations
 
@@ -16,14 +17,23 @@ from pathlib import Path
 from typing import Any
 
 from engines.service import PATH_NAMES
-from harness.experiment.classify import classify, noise_paths, verdict
+from harness.experiment import provenance
+from harness.experiment.classify import (
+    classify,
+    flaky_differences,
+    flaky_statuses,
+    noise_paths,
+    verdict,
+)
 from harness.experiment.divergence_registry import Registry
 from harness.experiment.execute import Execution, PathRun, Settings
-from harness.experiment.normalize import normalize
+from harness.experiment.normalize import mask_random, normalize
 from harness.infra.databases import DatabaseFactory
 from reports.runfile import SCHEMA_VERSION
 from reports.verdicts import BAD_VERDICTS, EXIT_AGAINST, EXIT_OK, VERDICTS
-from scenarios.loader import Scenario, load_corpus
+from scenarios.loader import Scenario, corpus_root, load_corpus
+
+CLASSES = ("unexpected", "expected", "noise", "flaky")
 
 
 @dataclass
@@ -129,7 +139,8 @@ def run(options: RunOptions, progress: Callable[[Unit, PathRun], None] | None = 
     finished = time.perf_counter()
     return {
         "schema_version": SCHEMA_VERSION,
-        "tool": {"name": "dualpath", "version": _version()},
+        "kind": "corpus",
+        "tool": {"name": "dualpath", "version": provenance.package_version()},
         "run": {
             "id": str(uuid.uuid4()), "started_at": started_at.isoformat(),
             "finished_at": dt.datetime.now(dt.UTC).isoformat(),
@@ -142,10 +153,16 @@ def run(options: RunOptions, progress: Callable[[Unit, PathRun], None] | None = 
             "divergences_file": str(options.divergences) if options.divergences else None,
             "filter": options.pattern, "migrations": migration_check,
             "mutant": options.mutant,
+            "commit": provenance.commit_info(),
+            "config": provenance.describe(
+                backend=factory.backend, database_url=options.database_url,
+                transport_url=options.transport_url, workers=options.workers,
+                repeat=options.repeat, jobs=options.jobs, engines=list(options.engines),
+                scenarios=provenance.scenario_set(scenarios, options.scenario_root,
+                                                  options.pattern, corpus_root())),
         },
         "scenarios": items,
-        "registry": {"entries": [e.to_json() for e in registry.entries],
-                     "stale": [e.index for e in registry.stale()]},
+        "registry": registry.to_json(),
         "summary": _summary(items, registry),
     }
 
@@ -173,17 +190,22 @@ def _scenario_result(scenario: Scenario, options: RunOptions,
                      registry: Registry) -> dict[str, Any]:
     engines: dict[str, Any] = {}
     normalized: dict[str, list[list[dict[str, Any]]]] = {}
-    noise: set[str] = set()
-    noise_items = []
+    masked: dict[str, list[list[dict[str, Any]]]] = {}
+    noise_items: list[dict[str, Any]] = []
+    flaky_items: list[dict[str, Any]] = []
     for engine in scenario.engines:
         if engine not in options.engines:
             continue
         runs = results.get((scenario.id, engine), [])
         normalized[engine] = [normalize(r.snapshots) for r in runs]
+        masked[engine] = [mask_random(n) for n in normalized[engine]]
         if all(r.status != "error" for r in runs):
-            found = noise_paths(normalized[engine])
-            noise_items += [{"path": p, "engine": engine} for p in sorted(found)]
-            noise |= found
+            flaky = flaky_differences(engine, masked[engine])
+            flaky += flaky_statuses(engine, [r.status for r in runs])
+            unsteady = {f["path"] for f in flaky}
+            noise_items += [{"path": p, "engine": engine}
+                            for p in sorted(noise_paths(normalized[engine]) - unsteady)]
+            flaky_items += flaky
         first = next((r for r in runs if r.status == "error"), None) or \
             next((r for r in runs if r.status == "failed"), None) or (runs[0] if runs else None)
         durations = [round(r.duration_s, 4) for r in runs]
@@ -200,18 +222,20 @@ def _scenario_result(scenario: Scenario, options: RunOptions,
             all(engines[e]["status"] != "error" for e in PATH_NAMES):
         registry.note_ran(scenario.id)
         differences = classify(scenario.id, normalized["legacy"][0],
-                               normalized["convergence"][0], noise, registry)
+                               normalized["convergence"][0], registry,
+                               masked=(masked["legacy"][0], masked["convergence"][0]))
     counts = {k: sum(1 for d in differences if d["class"] == k)
               for k in ("unexpected", "expected", "noise")}
+    counts["flaky"] = len(flaky_items)
     return {
         "id": scenario.id, "group": scenario.group, "name": scenario.name,
         "description": scenario.description, "tags": list(scenario.tags),
         "declared_engines": list(scenario.engines),
         "verdict": verdict({e: v["status"] for e, v in engines.items()},
-                           list(scenario.engines), differences),
+                           list(scenario.engines), differences, flaky=bool(flaky_items)),
         "steps": [{"index": s.index, "op": s.op, "args": s.args} for s in scenario.steps],
         "engines": engines, "differences": differences, "noise": noise_items,
-        "counts": counts,
+        "flaky": flaky_items, "counts": counts,
     }
 
 
@@ -219,8 +243,7 @@ def _summary(items: list[dict[str, Any]], registry: Registry) -> dict[str, Any]:
     summary: dict[str, Any] = {"scenarios": len(items)}
     for name in VERDICTS:
         summary[name] = sum(1 for i in items if i["verdict"] == name)
-    summary["differences"] = {k: sum(i["counts"][k] for i in items)
-                              for k in ("unexpected", "expected", "noise")}
+    summary["differences"] = {k: sum(i["counts"][k] for i in items) for k in CLASSES}
     summary["stale_entries"] = len(registry.stale())
     summary["duration_s"] = {e: round(sum(sum(i["engines"][e]["durations_s"])
                                           for i in items if e in i["engines"]), 3)
@@ -236,14 +259,7 @@ def _summary(items: list[dict[str, Any]], registry: Registry) -> dict[str, Any]:
 
 
 def exit_code(run_data: dict[str, Any]) -> int:
-    """0 when every verdict is parity, an expected divergence or a path-specific pass."""
+    """0 when every verdict is parity, an expected divergence or a path-specific pass;
+    1 for an unexpected divergence, a flaky path, a failure or an error."""
     bad = any(i["verdict"] in BAD_VERDICTS for i in run_data["scenarios"])
     return EXIT_AGAINST if bad else EXIT_OK
-
-
-def _version() -> str:
-    try:
-        from importlib.metadata import version
-        return version("dualpath")
-    except Exception:  # noqa: BLE001
-        return "0+unknown"

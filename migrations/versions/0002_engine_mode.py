@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from migrations import add_columns_online, short_lock_wait
+from migrations import add_columns_online, bounded_ddl
 
 revision: str = "0002_engine_mode"
 down_revision: str | Sequence[str] | None = "0001_pre_convergence"
@@ -32,7 +32,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with short_lock_wait():
+    with bounded_ddl():
         add_columns_online(
             "stack",
             [sa.Column("convergence", sa.Boolean(), nullable=False, server_default=sa.false())],
@@ -42,5 +42,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     # forgets which stacks were created on the convergence path: they would all come back as
     # legacy stacks, so downgrade only a database whose convergence stacks are gone
-    with short_lock_wait(), op.batch_alter_table("stack") as batch:
+    with bounded_ddl(), op.batch_alter_table("stack") as batch:
         batch.drop_column("convergence")

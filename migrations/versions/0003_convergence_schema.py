@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from engines.core.models import JSONText, Timestamp
-from migrations import add_columns_online, short_lock_wait, table_exists
+from migrations import add_columns_online, bounded_ddl, table_exists
 
 revision: str = "0003_convergence_schema"
 down_revision: str | Sequence[str] | None = "0002_engine_mode"
@@ -43,7 +43,7 @@ RESOURCE_COLUMNS = (
 
 
 def upgrade() -> None:
-    with short_lock_wait():
+    with bounded_ddl():
         add_columns_online(
             "stack",
             [
@@ -66,9 +66,9 @@ def upgrade() -> None:
         # its foreign key locks stack briefly too (against writes, on PostgreSQL)
         if not table_exists("sync_point"):
             _create_sync_point()
-    # service references nothing: no lock on a live table
-    if not table_exists("service"):
-        _create_service()
+        # service references nothing: no lock on a live table
+        if not table_exists("service"):
+            _create_service()
 
 
 def _create_sync_point() -> None:
@@ -106,8 +106,8 @@ def _create_service() -> None:
 
 
 def downgrade() -> None:
-    op.drop_table("service")
-    with short_lock_wait():
+    with bounded_ddl():
+        op.drop_table("service")
         op.drop_table("sync_point")
         with op.batch_alter_table("resource") as batch:
             for column in RESOURCE_COLUMNS:

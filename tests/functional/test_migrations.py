@@ -2,11 +2,15 @@
 
 * every revision is walked with data written before it (by the code of that era, naming only
   the columns it knows) and checked after it; a revision without a check fails the walk;
-* the migrated schema is exactly the models' (alembic autogenerate finds nothing);
-* the history is linear, downgrades work with data present and restore the previous schema;
+* downgrades work with data present and restore the previous schema;
+* the models-match check sees the server default that makes old writers' stacks legacy;
 * old code keeps working on the new schema, operations IN_PROGRESS across an upgrade finish;
 * an ALTER never queues behind a long transaction: it gives up after a short lock timeout,
-  and leaves the database at the previous revision, ready to try again.
+  and leaves the database at the previous revision, ready to try again;
+* the offline SQL, and where env.py takes its database from.
+
+The generic checks (one head, upgrade, models match the migrated DDL, every revision down and
+up) are pytest-alembic's, run per database in ``test_migration_builtins.py``.
 """
 
 from __future__ import annotations
@@ -39,7 +43,8 @@ from engines.core import models
 from migrations import api
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-REVISIONS = ["0001_pre_convergence", "0002_engine_mode", "0003_convergence_schema"]
+REVISIONS = ["0001_pre_convergence", "0002_engine_mode", "0003_convergence_schema",
+             "0004_nested_stacks"]
 HEAD = REVISIONS[-1]
 SERVERS = [
     pytest.param("postgresql", marks=pytest.mark.postgresql),
@@ -59,9 +64,15 @@ _NEW_IN_0003 = {
         "requires", "replaces", "replaced_by", "current_template_id", "atomic_key", "engine_id",
     ],
 }
+_NEW_IN_0004 = {"raw_template": ["files"], "stack": ["root_id"]}
 ERA_COLUMNS: dict[str, dict[str, list[str]]] = {HEAD: _HEAD_COLUMNS}
+ERA_COLUMNS["0003_convergence_schema"] = {
+    name: [c for c in columns if c not in _NEW_IN_0004.get(name, ())]
+    for name, columns in _HEAD_COLUMNS.items()
+}
 ERA_COLUMNS["0002_engine_mode"] = {
-    name: [c for c in _HEAD_COLUMNS[name] if c not in _NEW_IN_0003.get(name, ())]
+    name: [c for c in ERA_COLUMNS["0003_convergence_schema"][name]
+           if c not in _NEW_IN_0003.get(name, ())]
     for name in _TABLES_0001
 }
 ERA_COLUMNS["0001_pre_convergence"] = {
@@ -456,7 +467,7 @@ def _pre_upgrade_0003_convergence_schema(conn: sa.Connection) -> dict[str, Any]:
 
 
 def _check_0003_convergence_schema(conn: sa.Connection, data: dict[str, Any]) -> None:
-    _assert_columns(conn, HEAD)
+    _assert_columns(conn, "0003_convergence_schema")
     after = _snapshot(conn)
     _assert_kept(data["before"], after)
     # untouched by convergence: NULL everywhere, nothing in the new tables
@@ -477,6 +488,30 @@ def _check_0003_convergence_schema(conn: sa.Connection, data: dict[str, Any]) ->
                disable_rollback=False, backup=False, created_at=T0)
     old.insert("resource", uuid=str(uuid.uuid4()), stack_id=sid, name="r", type="OS::Heat::None",
                action="CREATE", status="COMPLETE", created_at=T0)
+    _finish_legacy_operations(old, data["population"])
+    assert not _snapshot(conn)["stack_lock"]
+    assert _cloud_rows(conn) == data["cloud"]
+
+
+def _pre_upgrade_0004_nested_stacks(conn: sa.Connection) -> dict[str, Any]:
+    # the previous release, legacy and convergence stacks alike
+    population = _write_legacy_population(Writer(conn, "0003_convergence_schema"), "pre-0004")
+    return {"population": population, "before": _snapshot(conn), "cloud": _cloud_rows(conn)}
+
+
+def _check_0004_nested_stacks(conn: sa.Connection, data: dict[str, Any]) -> None:
+    _assert_columns(conn, HEAD)
+    after = _snapshot(conn)
+    _assert_kept(data["before"], after)
+    # every template had no files, every stack is a root
+    assert all(row["files"] is None for row in after["raw_template"].values())
+    assert all(row["root_id"] is None for row in after["stack"].values())
+    # the previous release keeps working: it names neither column
+    old = Writer(conn, "0003_convergence_schema")
+    sid = str(uuid.uuid4())
+    old.insert("stack", id=sid, name="by-old-code", project_id="p", action="CREATE",
+               raw_template_id=data["population"]["template_id"], status="COMPLETE",
+               disable_rollback=False, backup=False, convergence=False, created_at=T0)
     _finish_legacy_operations(old, data["population"])
     assert not _snapshot(conn)["stack_lock"]
 
@@ -539,44 +574,32 @@ def test_walk_every_revision_with_data(db_url: str, engine_for: Callable[[str], 
             globals()[f"_check_{rev}"](conn, data)
 
 
-# -- b. the models are the migrated schema --------------------------------------------------
+# -- b. what pytest-alembic does not check --------------------------------------------------
+# (one head, upgrade, models match the DDL, down and up: test_migration_builtins.py)
 
 
-def test_models_match_migrated_schema(
-    db_url: str, engine_for: Callable[[str], sa.Engine]
+@pytest.mark.parametrize("server", SERVERS)
+def test_model_comparison_sees_the_server_default(
+    server: str, new_database: Callable[[str], str], engine_for: Callable[[str], sa.Engine]
 ) -> None:
-    engine = engine_for(db_url)
-    with engine.begin() as conn:
-        _create_cloud_table(conn)
-    api.upgrade(db_url)
+    """stack.convergence's server default is what makes old writers' stacks legacy: the
+    models-match check must notice when it is missing (env.py's comparison hook), and must
+    not see MariaDB's '0' for false as a difference."""
+    url = new_database(server)
+    api.upgrade(url)
+    engine = engine_for(url)
     with engine.connect() as conn:
         assert _model_diff(conn) == []
-    # and through env.py, as `alembic check` would run it
-    command.check(api.alembic_config(db_url))
-    if engine.dialect.name != "sqlite":
-        # the comparison does see the default that makes old writers legacy
-        with engine.begin() as conn:
-            conn.execute(sa.text("ALTER TABLE stack ALTER COLUMN convergence DROP DEFAULT"))
-        with engine.connect() as conn:
-            assert [d[0][0] for d in _model_diff(conn)] == ["modify_default"]
+    with engine.begin() as conn:
+        conn.execute(sa.text("ALTER TABLE stack ALTER COLUMN convergence DROP DEFAULT"))
+    with engine.connect() as conn:
+        assert [d[0][0] for d in _model_diff(conn)] == ["modify_default"]
 
 
-# -- c. one line of history -----------------------------------------------------------------
-
-
-def test_history_is_linear() -> None:
+def test_revisions_are_named_by_id_and_documented() -> None:
+    # REVISIONS, which the tests below walk, is the history in order
+    assert REVISIONS == _revisions_base_to_head()
     script = _script()
-    assert list(script.get_bases()) == [REVISIONS[0]]
-    assert list(script.get_heads()) == [HEAD]
-    assert api.heads() == [HEAD]
-    chain = []
-    rev = script.get_revision(HEAD)
-    while rev is not None:
-        assert not rev.branch_labels and not rev.dependencies, rev.revision
-        assert rev.down_revision is None or isinstance(rev.down_revision, str), rev.revision
-        chain.append(rev.revision)
-        rev = script.get_revision(rev.down_revision) if rev.down_revision else None
-    assert chain[::-1] == REVISIONS == _revisions_base_to_head()
     for rev_id in REVISIONS:
         revision = script.get_revision(rev_id)
         assert Path(revision.path).stem == rev_id

@@ -4,6 +4,7 @@ the run file, and per-scenario databases on a real server."""
 from __future__ import annotations
 
 import json
+import secrets
 from pathlib import Path
 
 import pytest
@@ -50,9 +51,21 @@ REGISTRY = """
   legacy: ActionInProgress
   convergence: null
   reason: legacy refuses an update of a busy stack; convergence starts a newer traversal
-- scenario: "overlap/busy"
-  path: "$.steps[*].**"
-  reason: convergence applied the update legacy refused, so the stacks differ after it
+- {scenario: overlap/busy, path: "$.steps[*].stack.status", reason: &after
+   "convergence applied the update legacy refused, so the stacks differ after it"}
+- {scenario: overlap/busy, path: "$.steps[*].stack.reason", reason: *after}
+- {scenario: overlap/busy, path: "$.steps[2].resources", legacy: null, reason: *after}
+- {scenario: overlap/busy, path: "$.steps[2].reality", legacy: null, reason: *after}
+- {scenario: overlap/busy, path: "$.steps[2].events", legacy: null, reason: *after}
+- {scenario: overlap/busy, path: "$.steps[3].events.A", reason: *after}
+- {scenario: overlap/busy, path: "$.steps[3].events.stack", reason: *after}
+- {scenario: overlap/busy, path: "$.steps[3].resources.A.status", reason: *after}
+- {scenario: overlap/busy, path: "$.steps[3].resources.A.properties.value", reason: *after}
+- {scenario: overlap/busy, path: "$.steps[3].resources.A.attributes.output", reason: *after}
+"""
+# an entry that would explain everything in a scenario, as the registry once allowed
+HIDES_ALL = """
+- {scenario: overlap/busy, path: "$.steps[*].*", reason: the paths differ}
 """
 
 
@@ -71,6 +84,11 @@ def _run(tmp_path: Path, *args: str) -> tuple[int, dict]:
     return code, (json.loads(out.read_text()) if out.exists() else {})
 
 
+def item_config(data: dict) -> dict:
+    config = data["run"]["config"]
+    return {k: config[k] for k in ("database", "transport", "workers", "repeat")}
+
+
 def test_parity_run_exits_0_and_writes_the_run_file(tmp_path):
     root = _tree(tmp_path, {"basic/plain": PLAIN})
     summary = tmp_path / "summary.md"
@@ -80,7 +98,10 @@ def test_parity_run_exits_0_and_writes_the_run_file(tmp_path):
     # at parity, yet not evidence for the flip: the corpus's required groups did not run
     text = summary.read_text(encoding="utf-8")
     assert "**Gate: don't flip**" in text and "required group update is missing" in text
-    assert data["schema_version"] == 1
+    assert data["schema_version"] == 2 and data["kind"] == "corpus"
+    assert item_config(data) == {"database": {"kind": "sqlite", "url": None},
+                                 "transport": {"kind": "in-process", "url": None},
+                                 "workers": 0, "repeat": 2}
     item = data["scenarios"][0]
     assert (item["id"], item["verdict"]) == ("basic/plain", "parity")
     assert set(item["engines"]) == {"legacy", "convergence"}
@@ -114,7 +135,40 @@ def test_the_registry_explains_it_and_a_stale_entry_is_reported(tmp_path):
     busy = next(s for s in data["scenarios"] if s["id"] == "overlap/busy")
     error = next(d for d in busy["differences"] if d["path"] == "$.steps[2].result.error")
     assert error["reason"].startswith("legacy refuses")
-    assert data["registry"]["stale"] == [2]
+    entries = data["registry"]["entries"]
+    assert data["registry"]["stale"] == [len(entries) - 1]
+    # how many differences each entry explained, in all and per scenario
+    assert entries[0]["matched"] == 1
+    assert entries[0]["explained"] == {"overlap/busy": 1}
+    assert sum(e["matched"] for e in entries) == busy["counts"]["expected"] == 13
+
+
+def test_a_registry_entry_that_would_hide_a_scenario_is_refused(tmp_path, capsys):
+    root = _tree(tmp_path, {"overlap/busy": BUSY})
+    registry = tmp_path / "divergences.yaml"
+    registry.write_text(HIDES_ALL)
+    code, _ = _run(tmp_path, "--scenarios", str(root), "--divergences", str(registry))
+    assert code == 2
+    err = capsys.readouterr().err
+    assert f"{registry}: divergences[0].path: '$.steps[*].*' refused: after $.steps[N] " \
+        "comes a section of the snapshot" in err
+
+
+def test_a_real_scenario_run_twice_stays_parity_and_random_values_are_noise(tmp_path):
+    from scenarios.loader import corpus_root
+    code, data = _run(tmp_path, "--scenarios", str(corpus_root()), "--repeat", "2",
+                      "--scenario", "noise/random_string_flows")
+    assert code == 0
+    item = data["scenarios"][0]
+    assert (item["verdict"], item["flaky"]) == ("parity", [])
+    noise = {n["path"] for n in item["noise"]}
+    # the random value, the property it flows into through get_attr, and what follows
+    assert {"$.steps[0].resources.Token.attributes.value",
+            "$.steps[0].resources.B.properties.value",
+            "$.steps[0].resources.B.attributes.output", "$.steps[0].outputs.b"} <= noise
+    assert {d["class"] for d in item["differences"]} == {"noise"}
+    assert data["run"]["commit"]["id"] != "" and data["run"]["config"]["repeat"] == 2
+    assert data["run"]["config"]["scenarios"]["name"] == "custom"
 
 
 def test_only_some_engines_and_a_glob(tmp_path):
@@ -150,21 +204,26 @@ def test_a_malformed_scenario_exits_2_naming_file_and_step(tmp_path, capsys):
                                      pytest.param("mysql", marks=pytest.mark.mysql)])
 def test_each_scenario_run_gets_its_own_database_on_a_server(tmp_path, backend):
     server = require_server(backend)
-    root = _tree(tmp_path, {"basic/plain": PLAIN, "overlap/busy": BUSY})
+    # a group name of this run's own: another session on the same server (a second
+    # checkout, a developer's run) cannot leave databases that look like ours
+    group = f"basic{secrets.token_hex(3)}"
+    root = _tree(tmp_path, {f"{group}/plain": PLAIN, "overlap/busy": BUSY})
     code, data = _run(tmp_path, "--scenarios", str(root), "--database-url", server,
                       "--repeat", "1")
     assert data["run"]["database"] == backend and data["run"]["migrations"]["verified"]
+    from engines.service import safe_url
+    assert data["run"]["config"]["database"] == {"kind": backend, "url": safe_url(server)}
     verdicts = {s["id"]: s["verdict"] for s in data["scenarios"]}
-    assert verdicts == {"basic/plain": "parity", "overlap/busy": "unexpected-divergence"}
+    assert verdicts == {f"{group}/plain": "parity", "overlap/busy": "unexpected-divergence"}
     assert code == 1
     import sqlalchemy as sa
     engine = sa.create_engine(server)
     with engine.connect() as conn:   # every scenario database was dropped afterwards
         if backend == "postgresql":
             left = conn.execute(sa.text("SELECT datname FROM pg_database WHERE datname LIKE "
-                                        "'dualpath_%%basic%%'")).all()
+                                        f"'dualpath_%%{group}%%'")).all()
         else:
-            left = conn.execute(sa.text("SHOW DATABASES LIKE 'dualpath_%%basic%%'")).all()
+            left = conn.execute(sa.text(f"SHOW DATABASES LIKE 'dualpath_%%{group}%%'")).all()
     engine.dispose()
     assert left == []
 
@@ -180,6 +239,9 @@ def test_convergence_over_rabbitmq_with_worker_processes_is_at_parity(tmp_path):
     code, data = _run(tmp_path, "--scenario", "update/replacement*", "--transport-url",
                       RABBIT_URL, "--workers", "2", "--repeat", "1")
     assert (data["run"]["transport"], data["run"]["workers"]) == ("rabbit", 2)
+    transport = data["run"]["config"]["transport"]
+    assert transport["kind"] == "rabbit" and ":***@" in transport["url"]
+    assert "guest@" not in transport["url"] and ":guest@" not in transport["url"]
     verdicts = {s["id"]: s["verdict"] for s in data["scenarios"]}
     problems = [(s["id"], path, r.get("error"), r.get("failed_expectations"))
                 for s in data["scenarios"] for path, r in s["engines"].items()

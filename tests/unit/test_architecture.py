@@ -21,11 +21,13 @@ PUBLIC_ENGINE = {
     "engines.processes",  # worker processes: start, stop, the bus they need
     "engines.observe",  # a read-only view of the simulated cloud
     "engines.cli_worker",  # the engine's own command, mounted as `dualpath worker`
+    "engines.upgrade_checks",  # the operator's readiness checks, `dualpath upgrade-check`
     "engines.core.errors",  # the error classes callers see (the contract is the class)
     "engines.core.context",  # the request context every call takes
 }
 # the one part of the harness allowed to patch engine internals: it breaks them on purpose
 MUTANTS = ROOT / "harness" / "selftest" / "mutants.py"
+HARD_MUTANTS = ROOT / "harness" / "selftest" / "mutants_hard.py"  # the fuzzer's, likewise
 
 
 def _modules(*folders: str) -> Iterator[Path]:
@@ -63,16 +65,17 @@ def _engine_imports_outside_the_api(path: Path) -> list[str]:
 
 @pytest.mark.parametrize("folder", ["harness", "scenarios"])
 def test_the_harness_and_the_scenarios_use_only_the_engine_s_public_modules(folder):
-    wrong = {_rel(p): bad for p in _modules(folder) if p != MUTANTS
+    wrong = {_rel(p): bad for p in _modules(folder) if p not in (MUTANTS, HARD_MUTANTS)
              if (bad := _engine_imports_outside_the_api(p))}
     assert wrong == {}, f"engine internals imported (use engines.service & co): {wrong}"
 
 
-def test_the_mutants_are_the_one_exception_and_nothing_imports_them_but_the_runner():
-    assert _engine_imports_outside_the_api(MUTANTS), "the mutants patch the engine's insides"
-    users = {_rel(p) for p in _modules(*PRODUCT) if p != MUTANTS
-             if "harness.selftest.mutants" in _imports(p)}
-    assert users == {"harness/experiment/runner.py"}
+def test_the_mutants_are_the_one_exception_and_nothing_imports_them_but_the_runners():
+    for mutants in (MUTANTS, HARD_MUTANTS):
+        assert _engine_imports_outside_the_api(mutants), "mutants patch the engine's insides"
+    users = {_rel(p) for p in _modules(*PRODUCT) if p not in (MUTANTS, HARD_MUTANTS)
+             if {"harness.selftest.mutants", "harness.selftest.mutants_hard"} & _imports(p)}
+    assert users == {"harness/experiment/runner.py", "harness/fuzz/mutants.py"}
 
 
 def test_reports_read_result_data_and_import_no_engine_or_harness():

@@ -15,10 +15,10 @@ import pytest
 
 from harness.cli.main import main
 from reports import compare as compare_mod
-from reports.gate import evaluate
+from reports.gate import Policy, evaluate, evaluate_runs
 from reports.html import render_html
 from reports.junit import render_junit
-from reports.markdown import MAX_ITEMS, render_markdown
+from reports.markdown import MAX_ITEMS, render_gate_markdown, render_markdown
 from reports.runfile import RunFileError, load_run, validate_run
 
 RUNS = Path(__file__).resolve().parents[1] / "data" / "runs"
@@ -41,20 +41,25 @@ def scenario(run: dict[str, Any], sid: str) -> dict[str, Any]:
 
 # --- the run file -----------------------------------------------------------------------
 
-@pytest.mark.parametrize("name", ["clean", "one_unexpected", "troubled"])
+ONE_RUN = Policy(required_evidence=())  # the rules about a run's content only
+
+
+@pytest.mark.parametrize("name", ["clean", "one_unexpected", "troubled", "server",
+                                  "fuzz_clean", "fuzz_findings"])
 def test_the_test_runs_are_valid(name):
-    assert run_data(name)["schema_version"] == 1
+    assert run_data(name)["schema_version"] == 2
 
 
-def test_wrong_schema_version_is_refused_naming_file_and_versions(tmp_path):
+@pytest.mark.parametrize("version", [1, 3])
+def test_wrong_schema_version_is_refused_naming_file_and_versions(tmp_path, version):
     data = run_data("clean")
-    data["schema_version"] = 2
+    data["schema_version"] = version
     path = write(tmp_path, data)
     with pytest.raises(RunFileError) as info:
         load_run(path)
     assert info.value.file == str(path)
-    assert "schema_version 2 is not supported" in info.value.reason
-    assert "reads version 1" in info.value.reason
+    assert f"schema_version {version} is not supported" in info.value.reason
+    assert "reads version 2" in info.value.reason
     assert str(info.value).startswith(str(path))
 
 
@@ -190,8 +195,8 @@ def test_html_is_self_contained_and_escaped():
 def test_html_filters_exist_for_every_verdict_and_group():
     page = parse_html(render_html(run_data("clean")))
     boxes = [a["value"] for a in page.find("input") if "verdict-filter" in a.get("class", "")]
-    assert set(boxes) == {"parity", "expected-divergence", "unexpected-divergence", "failed",
-                          "error", "path-specific"}
+    assert set(boxes) == {"parity", "expected-divergence", "unexpected-divergence", "flaky",
+                          "failed", "error", "path-specific"}
     options = [a["value"] for a in page.find("option")]
     assert options == ["", "bad_input", "create", "delete", "failures", "hooks", "noise",
                        "overlap", "rollback", "update"]
@@ -210,8 +215,13 @@ def test_junit_counts_and_path_specific_cases():
     legacy, convergence = by_name["dualpath.legacy"], by_name["dualpath.convergence"]
     assert (legacy.get("tests"), legacy.get("failures"), legacy.get("errors")) == ("3", "0", "0")
     assert (convergence.get("tests"), convergence.get("failures"),
-            convergence.get("errors"), convergence.get("skipped")) == ("4", "1", "1", "0")
-    assert root.get("tests") == "7" and root.get("failures") == "1" and root.get("errors") == "1"
+            convergence.get("errors"), convergence.get("skipped")) == ("4", "2", "1", "0")
+    assert root.get("tests") == "7" and root.get("failures") == "2" and root.get("errors") == "1"
+    flaky = convergence.find("testcase[@name='hooks/pre_create_convergence [convergence]']"
+                             "/failure")
+    assert flaky.get("type") == "flaky"
+    assert '$.steps[1].resources.A.status: "CREATE_COMPLETE" in one repeat, ' \
+        '"CREATE_IN_PROGRESS" in another' in flaky.text
     names = [c.get("name") for c in legacy.iter("testcase")]
     assert "hooks/pre_create_convergence [legacy]" not in names
     case = convergence.find("testcase[@name='update/replace [convergence]']")
@@ -262,12 +272,15 @@ def test_junit_survives_control_characters_in_tracebacks():
 
 def test_markdown_summary_with_gate_verdict_and_divergences():
     run = run_data("one_unexpected")
-    text = render_markdown(run, evaluate(run))
+    text = render_markdown(run, evaluate(run, ONE_RUN))
     assert "**Gate: don't flip**" in text
     assert "| unexpected-divergence | 1 |" in text and "| parity | 7 |" in text
     assert f"| `update/replace` | `{CHANGED_PATH}` | \"C#2\" | \"C#1\" |" in text
     clean = run_data("clean")
-    assert "**Gate: flip**" in render_markdown(clean, evaluate(clean))
+    assert "**Gate: flip**" in render_markdown(clean, evaluate(clean, ONE_RUN))
+    # alone, a corpus run is not all the evidence the default policy asks for
+    alone = render_markdown(clean, evaluate(clean))
+    assert "**Gate: don't flip**" in alone and "- missing evidence: a fuzz run" in alone
     assert "Gate" not in render_markdown(clean)
 
 
@@ -359,11 +372,13 @@ def test_report_markdown_carries_the_gate_verdict(tmp_path, capsys):
     assert "**Gate: don't flip**" in out
     assert f"- unexpected divergence in update/replace at {CHANGED_PATH}" in out
     md = tmp_path / "s.md"
-    assert main(["report", str(RUNS / "clean.json"), "--markdown", str(md)]) == 0
+    policy = tmp_path / "gate.yaml"
+    policy.write_text("required_evidence: []\n")
+    assert main(["report", str(RUNS / "clean.json"), "--markdown", str(md),
+                 "--policy", str(policy)]) == 0
     assert "**Gate: flip**" in md.read_text(encoding="utf-8")
     # the team's own policy decides, as it does for ``dualpath gate``
-    policy = tmp_path / "gate.yaml"
-    policy.write_text("max_unexpected: 1\n")
+    policy.write_text("max_unexpected: 1\nrequired_evidence: []\n")
     assert main(["report", str(RUNS / "one_unexpected.json"), "--policy", str(policy)]) == 0
     assert "**Gate: flip**" in capsys.readouterr().out
     policy.write_text("max_unexpected: lots\n")
@@ -414,3 +429,99 @@ def test_write_reports_validates_and_writes(tmp_path):
     run["scenarios"][0]["engines"]["legacy"]["status"] = "fine"
     with pytest.raises(RunFileError, match="<dualpath run>"):
         write_reports(run, html=str(tmp_path / "b.html"), junit=None, markdown=None)
+
+
+# --- flakiness, the registry's counts, provenance, fuzz runs ---------------------------
+
+FLAKY_PATH = "$.steps[1].resources.A.status"
+
+
+def test_html_shows_flaky_values_and_marks_their_rows():
+    page = parse_html(render_html(run_data("troubled")))
+    rows = page.find("tr", data_path=FLAKY_PATH)
+    assert any(r.get("data-mark") == "flaky" and "hl-flaky" in r["class"] for r in rows)
+    flaky = [r for r in rows if "flaky-row" in r.get("class", "")]
+    assert flaky and flaky[0]["data-engine"] == "convergence"
+    assert page.find("span", **{"class": "badge v-flaky"})
+    text = "".join(page.text)
+    assert "Flaky: the path disagrees with itself" in text and '"CREATE_IN_PROGRESS"' in text
+
+
+def test_reports_say_how_many_differences_each_entry_explained():
+    run = run_data("clean")
+    page = parse_html(render_html(run))
+    cells = page.find("td", **{"class": "explained"})
+    assert [c["data-matched"] for c in cells] == ["1"]
+    assert "overlap/update_during_create: 1" in "".join(page.text)
+    text = render_markdown(run)
+    assert "### Divergence registry: differences explained per entry" in text
+    assert "| #0 | `overlap/update_during_create` | `$.steps[*].result.error` | 1 |" in text
+
+
+def test_html_and_markdown_name_the_commit_and_configuration():
+    run = run_data("server")
+    page = parse_html(render_html(run))
+    assert page.find("p", id="provenance")[0]["data-commit"] == run["run"]["commit"]["id"]
+    text = "".join(page.text)
+    assert "postgresql+psycopg2://root:***@localhost/test" in text and "rabbit" in text
+    md = render_gate_markdown([("server.json", run)], evaluate_runs([("server.json", run)]))
+    assert "Commit `0123456789ab`, dualpath 0.1.0; postgresql, rabbit, 2 worker process(es)" in md
+
+
+def test_markdown_lists_flaky_values():
+    text = render_markdown(run_data("troubled"))
+    assert "### Flaky: a path that disagrees with itself" in text
+    assert (f"| `hooks/pre_create_convergence` | convergence | `{FLAKY_PATH}` | "
+            '"CREATE_COMPLETE" | "CREATE_IN_PROGRESS" |') in text
+    assert "| flaky | 1 |" in text
+
+
+def test_fuzz_run_reports_show_cases_findings_and_their_scenario_files():
+    run = run_data("fuzz_findings")
+    text = render_markdown(run)
+    assert text.startswith("## dualpath fuzz run: 41 cases, 2 finding(s)")
+    assert "Seed 1, budget 600s: 41 cases, 2.10s per case, 2 finding(s)." in text
+    assert ("| flaky | convergence | `out/findings/found/flaky_1f00d2e1.yaml` | "
+            "convergence: flaky: $.steps[2].resources.A.status |") in text
+    page = parse_html(render_html(run))
+    summary = page.find("p", id="fuzz-summary")[0]
+    assert (summary["data-cases"], summary["data-findings"]) == ("41", "2")
+    assert [f["data-verdict"] for f in page.find("tr", **{"class": "finding"})] == [
+        "unexpected-divergence", "flaky"]
+    assert "out/findings/found/unexpected_84c670c9.yaml" in "".join(page.text)
+    root, by_name = suites(render_junit(run))
+    fuzz = by_name["dualpath.fuzz"]
+    assert (fuzz.get("tests"), fuzz.get("failures")) == ("2", "2")
+    assert root.get("failures") == "2"
+    clean = parse_html(render_html(run_data("fuzz_clean")))
+    assert "No finding." in "".join(clean.text)
+    assert "612 cases" in render_markdown(run_data("fuzz_clean"))
+
+
+def test_a_fuzz_run_file_needs_its_fuzz_section_and_a_corpus_run_its_scenarios():
+    fuzz = run_data("fuzz_clean")
+    del fuzz["fuzz"]
+    with pytest.raises(RunFileError, match="'fuzz' is a required property"):
+        validate_run(fuzz)
+    corpus = run_data("clean")
+    del corpus["scenarios"]
+    with pytest.raises(RunFileError, match="'scenarios' is a required property"):
+        validate_run(corpus)
+    finding = run_data("fuzz_findings")
+    finding["fuzz"]["findings"][0]["path"] = "sideways"
+    with pytest.raises(RunFileError, match=r"\$\.fuzz\.findings\[0\]\.path"):
+        validate_run(finding)
+
+
+def test_report_and_gate_markdown_over_several_runs(tmp_path, capsys):
+    md = tmp_path / "gate.md"
+    runs = [str(RUNS / f"{n}.json") for n in ("clean", "server", "fuzz_findings")]
+    assert main(["gate", *runs, "--markdown", str(md)]) == 1
+    text = md.read_text(encoding="utf-8")
+    assert text.startswith("## dualpath flip gate\n\n**Gate: don't flip**")
+    assert "| evidence: corpus-server | ok |" in text
+    assert "| evidence: fuzz | **FAIL** | missing evidence: a fuzz run of at least 500" in text
+    for name in runs:
+        assert f"### `{name}`" in text
+    assert main(["gate", runs[0], runs[0]]) == 2
+    assert "named twice" in capsys.readouterr().err

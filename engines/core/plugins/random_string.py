@@ -29,6 +29,8 @@ class RandomString(Resource):
                          description="Change it to get a new string."),
     }
     attributes_schema = {"value": "The generated string."}
+    # get_resource of a RandomString is its string, as in Heat
+    reference_attribute = "value"
 
     def handle_create(self) -> str:
         alphabet = _SEQUENCES.get(self.properties.get("character_classes") or "", None)

@@ -1,0 +1,146 @@
+"""Template resources and nested stacks, through the service: a nested stack is a stack of
+its own (own rows and events, parent and root recorded), created, updated in place,
+rolled back and deleted with its parent, and always on its root's path."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from engines.core.errors import PropertyError, ValidationError
+
+V = "2016-10-14"
+
+
+def _doc(resources: dict, **sections: object) -> str:
+    return yaml.safe_dump({"heat_template_version": V, **sections, "resources": resources},
+                          sort_keys=False)
+
+
+DB = _doc({"R": {"type": "OS::Heat::TestResource",
+                 "properties": {"value": {"get_param": "size"}}}},
+          parameters={"size": {"type": "string", "default": "small"}},
+          outputs={"out": {"value": {"get_attr": ["R", "output"]}}})
+PARENT = _doc({"db": {"type": "db.yaml", "properties": {"size": "large"}}},
+              outputs={"db_out": {"value": {"get_attr": ["db", "out"]}}})
+
+
+@pytest.fixture
+def legacy_driver(driver, engine_mode):
+    if engine_mode != "legacy":
+        pytest.skip("nested stacks run on the legacy path in this build")
+    return driver
+
+
+def _children(driver, parent_id):
+    return [s for s in driver.service.list_stacks(driver.ctx) if s["id"] == parent_id]
+
+
+def test_a_template_resource_is_a_nested_stack(legacy_driver):
+    d = legacy_driver
+    stack_id = d.create(PARENT, files={"db.yaml": DB})
+    view = d.show(stack_id)
+    assert view["stack_status"] == "CREATE_COMPLETE", view
+    assert view["outputs"] == {"db_out": "large"}
+    child_id = d.resources(stack_id)["db"]["physical_id"]
+    child = d.show(child_id)
+    assert child["parent"] == stack_id and child["root"] == stack_id
+    assert child["engine"] == "legacy"
+    assert d.resources(child_id)["R"]["resource_status"] == "CREATE_COMPLETE"
+    assert [e["resource_name"] for e in d.events(child_id)].count("R") == 2
+    # nested stacks are listed under their parent, not as stacks of their own
+    assert [s["id"] for s in d.service.list_stacks(d.ctx)] == [stack_id]
+
+    # a changed nested template updates the same nested stack, in place
+    grown = yaml.safe_load(DB)
+    grown["resources"]["X"] = {"type": "OS::Heat::None"}
+    d.update(stack_id, PARENT, files={"db.yaml": yaml.safe_dump(grown)})
+    assert d.show(stack_id)["stack_status"] == "UPDATE_COMPLETE"
+    assert d.resources(stack_id)["db"]["physical_id"] == child_id
+    assert set(d.resources(child_id)) == {"R", "X"}
+
+
+def test_update_in_place_and_delete_with_the_parent(legacy_driver):
+    d = legacy_driver
+    stack_id = d.create(PARENT, files={"db.yaml": DB})
+    child_id = d.resources(stack_id)["db"]["physical_id"]
+    d.update(stack_id, PARENT.replace("large", "huge"), files={"db.yaml": DB})
+    assert d.show(stack_id)["stack_status"] == "UPDATE_COMPLETE"
+    assert d.resources(stack_id)["db"]["physical_id"] == child_id  # never replaced
+    assert d.show(stack_id)["outputs"] == {"db_out": "huge"}
+    assert d.show(child_id)["stack_status"] == "UPDATE_COMPLETE"
+    d.delete(stack_id)
+    assert d.show(child_id)["stack_status"] == "DELETE_COMPLETE"
+    assert d.service.cloud.copies(child_id) == {}
+
+
+def test_an_environment_maps_a_type_onto_a_file(legacy_driver):
+    d = legacy_driver
+    parent = _doc({"db": {"type": "My::DB", "properties": {"size": "m"}}},
+                  outputs={"o": {"value": {"get_attr": ["db", "out"]}}})
+    env = {"resource_registry": {"My::DB": "db.yaml"}}
+    stack_id = d.create(parent, environment=env, files={"db.yaml": DB})
+    assert d.show(stack_id)["outputs"] == {"o": "m"}
+
+
+def test_a_failed_nested_create_fails_and_rolls_back_the_parent(legacy_driver):
+    d = legacy_driver
+    bad = _doc({"R": {"type": "OS::Heat::TestResource", "properties": {"fail": True}}},
+               parameters={"size": {"type": "string"}}, outputs={"out": {"value": 1}})
+    stack_id = d.create(PARENT, files={"db.yaml": bad})
+    view = d.show(stack_id)
+    assert view["stack_status"] == "ROLLBACK_COMPLETE", view
+    assert d.service.cloud.copies() == {}
+
+
+def test_os_heat_stack_with_an_inline_template(legacy_driver):
+    d = legacy_driver
+    inner = {"heat_template_version": V, "parameters": {"p": {"type": "string"}},
+             "resources": {"I": {"type": "OS::Heat::TestResource",
+                                 "properties": {"value": {"get_param": "p"}}}},
+             "outputs": {"i": {"value": {"get_attr": ["I", "output"]}}}}
+    parent = _doc({"S": {"type": "OS::Heat::Stack",
+                         "properties": {"template": yaml.safe_dump(inner),
+                                        "parameters": {"p": "inline"}}}},
+                  outputs={"o": {"value": {"get_attr": ["S", "outputs", "i"]}}})
+    stack_id = d.create(parent)
+    assert d.show(stack_id)["outputs"] == {"o": "inline"}
+
+
+@pytest.mark.parametrize(("files", "cls", "path", "phrase", "source"), [
+    ({}, ValidationError, "resources.db.type", "no such file in the files map", None),
+    ({"db.yaml": DB.replace("size", "sz")}, PropertyError, "resources.db.properties.size",
+     "the nested template db.yaml has no parameter 'size'", None),
+    ({"db.yaml": _doc({"X": {"type": "db.yaml", "properties": {"size": "s"}}},
+                      parameters={"size": {"type": "string"}})},
+     ValidationError, "resources.X.type", "recursion", "db.yaml"),
+    ({"db.yaml": _doc({"X": {"type": "OS::Nova::Nope"}},
+                      parameters={"size": {"type": "string"}})},
+     ValidationError, "resources.X.type", "unknown resource type", "db.yaml"),
+])
+def test_bad_nested_input_is_refused_before_anything_is_stored(driver, files, cls, path,
+                                                               phrase, source):
+    with pytest.raises(cls) as info:
+        driver.create(PARENT, files=files)
+    assert info.value.path == path and phrase in info.value.reason
+    assert info.value.source == source
+    assert driver.service.list_stacks(driver.ctx) == []
+
+
+def test_nesting_deeper_than_the_limit_is_refused(driver):
+    files = {f"l{i}.yaml": _doc({"N": {"type": f"l{i + 1}.yaml"}}) for i in range(6)}
+    files["l6.yaml"] = _doc({})
+    top = _doc({"N": {"type": "l0.yaml"}})
+    with pytest.raises(ValidationError) as info:
+        driver.create(top, files=files)
+    assert "nesting too deep" in info.value.reason and "max_nested_stack_depth" in str(
+        info.value)
+
+
+def test_convergence_refuses_nested_stacks_clearly(driver, engine_mode):
+    if engine_mode != "convergence":
+        pytest.skip("the convergence refusal")
+    with pytest.raises(ValidationError) as info:
+        driver.create(PARENT, files={"db.yaml": DB})
+    assert info.value.path == "resources.db.type"
+    assert "convergence" in info.value.reason
