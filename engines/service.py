@@ -14,19 +14,19 @@ from oslo_config import cfg
 from engines.core import config, db, hooks, snapshot, stack_store, waiting
 from engines.core.config import database_url, new_conf
 from engines.core.context import RequestContext
-from engines.core.errors import InvalidOperation, PathNotAvailable
+from engines.core.errors import InvalidOperation, PathNotAvailable, ValidationError
 from engines.core.liveness import Heartbeat
 from engines.core.models import Stack
 from engines.core.path import CONVERGENCE, LEGACY, PATH_NAMES, EnginePath, StackRequest
 from engines.core.runtime import Runtime
-from engines.core.status import IN_PROGRESS, is_terminal
+from engines.core.status import HOOK_TYPES, IN_PROGRESS, is_terminal
 from engines.core.template import parse
 from engines.core.update_checks import check_update, refuse_nested_on
 from engines.core.urls import safe_url
 from engines.nested_stacks import ServiceNestedStacks
 from engines.observe import CloudView
 
-__all__ = ["CONVERGENCE", "LEGACY", "PATH_NAMES", "CloudView", "EngineService",
+__all__ = ["CONVERGENCE", "HOOK_TYPES", "LEGACY", "PATH_NAMES", "CloudView", "EngineService",
            "database_url", "dispose_connections", "ensure_schema", "new_conf", "safe_url",
            "schema_drift"]
 
@@ -133,18 +133,22 @@ class EngineService:
                      max_template_size=self.conf.max_template_size,
                      max_resources=self.conf.max_resources_per_stack, files=files,
                      nesting=nesting, max_nested_depth=self.conf.max_nested_stack_depth)
+        check_hook_names(self.rt, tmpl, None)
         return StackRequest(tmpl, dict(parameters), True,
                             timeout or self.conf.stack_action_timeout)
 
     def _request(self, template: Any, environment: Any, parameters: dict[str, Any] | None,
                  disable_rollback: bool, timeout: int | None, source: str | None,
-                 files: dict[str, str] | None = None) -> StackRequest:
+                 files: dict[str, str] | None = None,
+                 stack: Stack | None = None) -> StackRequest:
+        check_timeout(timeout)
         tmpl = parse(template, environment, parameters or {},
                      max_template_size=self.conf.max_template_size,
                      max_resources=self.conf.max_resources_per_stack, source=source,
                      files=files, max_nested_depth=self.conf.max_nested_stack_depth)
+        check_hook_names(self.rt, tmpl, stack)
         return StackRequest(tmpl, dict(parameters or {}), disable_rollback,
-                            timeout or self.conf.stack_action_timeout)
+                            int(timeout) if timeout else self.conf.stack_action_timeout)
 
     # -- operations -----------------------------------------------------------------------
     def create_stack(self, ctx: RequestContext, name: str, template: Any,
@@ -171,7 +175,7 @@ class EngineService:
         path = self._path_of(stack)
         request = self._request(template, environment, parameters,
                                 stack.disable_rollback if disable_rollback is None
-                                else disable_rollback, timeout, source, files)
+                                else disable_rollback, timeout, source, files, stack)
         check_update(self.rt, stack, request)
         refuse_nested_on(path.name, request.template)
         path.update(ctx, stack, request)
@@ -185,11 +189,22 @@ class EngineService:
         stack = stack_store.get(self.rt.db, stack_id, ctx.project_id, include_deleted=False)
         self._path_of(stack).rollback(ctx, stack)
 
+    def cancel_stack(self, ctx: RequestContext, stack_id: str, rollback: bool = True) -> None:
+        """Stop the stack's create or update in progress; its running resource actions
+        are cancelled (<ACTION>_FAILED "<ACTION> cancelled"). With ``rollback`` the stack
+        then rolls back (a create: to nothing, ROLLBACK_COMPLETE with nothing left in the
+        cloud); without, it ends <ACTION>_FAILED "Stack <ACTION> cancelled", keeping what
+        was done. InvalidOperation, changing nothing, when nothing is in progress."""
+        stack = stack_store.get(self.rt.db, stack_id, ctx.project_id, include_deleted=False)
+        self._path_of(stack).cancel(ctx, stack, rollback)
+
     def signal_hook(self, ctx: RequestContext, stack_id: str, resource_name: str,
-                    hook: str) -> None:
+                    hook: str) -> str:
+        """Release ``hook`` of ``resource_name``; returns what happened (a pause whose
+        operation was stopped or superseded meanwhile is answered, not refused)."""
         stack = stack_store.get(self.rt.db, stack_id, ctx.project_id, include_deleted=False)
         self._path_of(stack)  # a stack whose path is missing cannot be acted on
-        hooks.signal(self.rt.db, stack.id, resource_name, hook, self.rt.engine_id)
+        return hooks.signal(self.rt.db, stack.id, resource_name, hook, self.rt.engine_id)
 
     # -- observation ----------------------------------------------------------------------
     def show_stack(self, ctx: RequestContext, stack_id: str) -> dict[str, Any]:
@@ -252,6 +267,26 @@ class EngineService:
             return None
         what = f"resource {name} to reach {hook or status}"
         return self.wait_until(reached, timeout, what)
+
+
+def check_hook_names(rt: Runtime, template: Any, stack: Stack | None) -> None:
+    """Every hook of the environment must match a resource: of the template (one its
+    conditions leave out counts), or, on an update, of the stack -- a hook may name a
+    resource the new template removes, to pause before its removal."""
+    names = set(template.resources) | set(template.raw.get("resources") or {})
+    if stack is not None:
+        names.update(row.name for row in stack_store.resources(rt.db, stack.id))
+    template.environment.check_hook_names(names)
+
+
+def check_timeout(timeout: Any) -> None:
+    """A stack timeout is a whole number of seconds, more than 0 (None: the default)."""
+    if timeout is None:
+        return
+    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0 \
+            or timeout != int(timeout):
+        raise ValidationError("timeout", "must be a whole number of seconds, more than 0, "
+                              f"got {timeout!r}")
 
 
 # -- the engine's database, as its callers manage it --------------------------------------

@@ -58,8 +58,9 @@ DEFS: dict[str, Any] = {
         "x-error": "a status is ACTION_STATUS, e.g. CREATE_COMPLETE (actions INIT, CREATE, "
                    "UPDATE, DELETE, ROLLBACK; statuses IN_PROGRESS, COMPLETE, FAILED)",
     },
-    "hook": {"enum": ["pre-create", "pre-update", "pre-delete"],
-             "x-error": "a hook is pre-create, pre-update or pre-delete"},
+    "hook": {"enum": ["pre-create", "pre-update", "pre-delete",
+                      "post-create", "post-update", "post-delete"],
+             "x-error": "a hook is pre- or post- create, update or delete"},
     "errorClass": {
         "description": "The class names of engines/core/errors.py that reach a caller.",
         "enum": ["DualpathError", "ValidationError", "TemplateSizeError", "TooManyResources",

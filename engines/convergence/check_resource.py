@@ -178,8 +178,7 @@ class CheckResource:
             self.still_current(stack_id, traversal_id)()
             LOG.info("stack %s: traversal %s cleans up resource %s (id %s)", stack_id,
                      traversal_id, row.name, row.id)
-            actions.delete(row, state.hooks_for_delete(row.name),
-                           retain=row.name in state.retain)
+            actions.delete(row, retain=row.name in state.retain)
             with self.rt.db.session() as s:
                 s.execute(sa.update(Resource).where(Resource.replaces == row.id)
                           .values(replaces=None))

@@ -12,9 +12,9 @@ from engines.convergence.traversal_state import TraversalState
 from engines.convergence.worker import Worker
 from engines.core import stack_store
 from engines.core.context import RequestContext
-from engines.core.errors import ActionInProgress, InvalidOperation
+from engines.core.errors import InvalidOperation
 from engines.core.models import Resource, Stack
-from engines.core.path import CONVERGENCE, EnginePath, StackRequest
+from engines.core.path import CONVERGENCE, EnginePath, StackRequest, cancellable
 from engines.core.runtime import Runtime
 from engines.core.status import CREATE, DELETE, FAILED, IN_PROGRESS, ROLLBACK, UPDATE
 
@@ -76,27 +76,34 @@ class Path(EnginePath):
                                  timeout=request.timeout)
 
     def delete(self, ctx: RequestContext, stack: Stack) -> None:
-        self._traversals().start(stack.id, DELETE, None, None, reason="Stack DELETE started")
+        self._traversals().start(stack.id, DELETE, None, None, reason="Stack DELETE started",
+                                 stops_running=True)
 
     def rollback(self, ctx: RequestContext, stack: Stack) -> None:
-        state = TraversalState.of(stack)
-        action = state.action_of(stack)
-        if stack.status == IN_PROGRESS and action != UPDATE:
-            raise ActionInProgress(
-                f"stack {stack.id}: only an update in progress can be rolled back, "
-                f"not a {action.lower()}")
+        if stack.status == IN_PROGRESS:
+            # as on the legacy path: a rollback of a create or update in progress is a
+            # cancel with rollback
+            self.cancel(ctx, stack, rollback=True)
+            return
+        action = TraversalState.of(stack).action_of(stack)
         if not (action == UPDATE or (action == ROLLBACK and stack.status == FAILED)):
             raise InvalidOperation(
                 f"stack {stack.id} is {stack.action}_{stack.status}: nothing to roll back")
         if stack.prev_raw_template_id is None:
             raise InvalidOperation(f"stack {stack.id}: no previous template to roll back to")
-        if stack.status == IN_PROGRESS:
-            # as on the legacy path: the running update ends (cancelled), then rollback
-            stack_store.set_state(self.rt.db, stack.id, UPDATE, FAILED,
-                                  "Stack UPDATE cancelled", self.rt.engine_id,
-                                  expect_traversal=stack.current_traversal,
-                                  current_deps=state.with_rollback_pending().to_json())
-        self._traversals().rollback(stack.id, "Stack ROLLBACK started")
+        self._traversals().rollback(stack.id, "Stack ROLLBACK started", stops_running=True)
+
+    def cancel(self, ctx: RequestContext, stack: Stack, rollback: bool) -> None:
+        action = TraversalState.of(stack).action_of(stack)
+        if stack.status == IN_PROGRESS and action not in (CREATE, UPDATE):
+            raise InvalidOperation(
+                f"stack {stack.id} is {action}_IN_PROGRESS: only a create or an update "
+                "in progress can be cancelled or rolled back")
+        cancellable(stack)
+        if not self._traversals().stop(stack.id, stack.current_traversal,
+                                       f"Stack {action} cancelled", rollback=rollback):
+            raise InvalidOperation(f"stack {stack.id}: its {action.lower()} is no longer "
+                                   "in progress: nothing to cancel")
 
     def is_busy(self, stack: Stack) -> bool:
         """Running, about to roll back, or with work still in flight: a failed traversal

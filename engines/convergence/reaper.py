@@ -1,20 +1,26 @@
 """Dealing with engines that died: a periodic look for resource locks held by engines whose
 heartbeat is stale. Each such lock is broken, the resource it guarded (caught half-done) is
 marked FAILED, and the stack's traversal is failed with the reason, so the stack reaches a
-terminal state and a later update can converge it."""
+terminal state and a later update can converge it.
+
+The same periodic pass is the stack timeout's watchdog: a traversal past its stack's
+timeout is stopped even when no check of it runs to notice (its checks notice it too)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 
 import sqlalchemy as sa
 from oslo_log import log as logging
 
 from engines.convergence import resource_lock
+from engines.convergence.interruption import rolls_back_on_timeout
 from engines.convergence.traversal import Traversals
+from engines.convergence.traversal_state import TraversalState
 from engines.core import events, stack_store
 from engines.core.liveness import alive_engines
-from engines.core.models import Resource, utcnow
+from engines.core.models import Resource, Stack, utcnow
 from engines.core.runtime import Runtime
 from engines.core.status import FAILED, IN_PROGRESS
 
@@ -52,6 +58,33 @@ def reap(rt: Runtime, traversals: Traversals) -> int:
     return broken
 
 
+def expire(rt: Runtime, traversals: Traversals) -> int:
+    """Stop every convergence traversal that ran past its stack's timeout (stack
+    <ACTION>_FAILED "Stack <ACTION> timed out", rollback where enabled, its running actions
+    cancelled); returns how many."""
+    now = utcnow()
+    with rt.db.session() as s:
+        candidates = s.execute(sa.select(Stack.id, Stack.timeout, Stack.updated_at).where(
+            Stack.convergence.is_(True), Stack.status == IN_PROGRESS,
+            Stack.timeout.is_not(None), Stack.backup.is_(False))).all()
+    stopped = 0
+    for stack_id, timeout, updated_at in candidates:
+        # a traversal starts no later than the stack's last change: none can be late yet
+        if updated_at is not None and updated_at + dt.timedelta(seconds=timeout) > now:
+            continue
+        stack = stack_store.get(rt.db, stack_id)
+        state = TraversalState.of(stack)
+        if stack.status != IN_PROGRESS or not state.timed_out(stack.timeout):
+            continue
+        action = state.action_of(stack)
+        LOG.warning("stack %s: traversal %s ran past the stack timeout (%ss)", stack_id,
+                    stack.current_traversal, stack.timeout)
+        if traversals.stop(stack_id, stack.current_traversal, f"Stack {action} timed out",
+                           rollback=rolls_back_on_timeout(stack, action)):
+            stopped += 1
+    return stopped
+
+
 def _break(rt: Runtime, row: Resource, reason: str) -> bool:
     """Take the lock from the dead engine and fail the action it left half done, in one
     transaction: a live worker may take the lock the moment it is free, and its work must
@@ -87,6 +120,7 @@ class Reaper:
         while not self._stop.wait(self.rt.conf.heartbeat_interval):
             try:
                 reap(self.rt, self.traversals)
+                expire(self.rt, self.traversals)
             except Exception:  # noqa: BLE001 - try again at the next beat
                 LOG.exception("engine %s: looking for dead engines failed; trying again in "
                               "%ss", self.rt.engine_id, self.rt.conf.heartbeat_interval)

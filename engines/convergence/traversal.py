@@ -4,6 +4,7 @@ older workers finish what they hold but no longer move their traversal on."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import uuid
 from typing import Any
@@ -15,7 +16,7 @@ from engines.convergence import sync_point
 from engines.convergence.graph import Graph
 from engines.convergence.messaging import WorkerClient
 from engines.convergence.traversal_state import TraversalState
-from engines.core import events, stack_store
+from engines.core import events, hooks, stack_store
 from engines.core.db import Database
 from engines.core.models import RawTemplate, Resource, Stack, utcnow
 from engines.core.path import stored_template
@@ -55,8 +56,10 @@ class Traversals:
     def start(self, stack_id: str, action: str, template_id: int | None,
               parameters: dict[str, Any] | None, *, reason: str,
               disable_rollback: bool | None = None, timeout: int | None = None,
-              announce: bool = True) -> str:
-        """Start a traversal bringing the stack to ``template_id`` (None: to nothing)."""
+              announce: bool = True, stops_running: bool = False) -> str:
+        """Start a traversal bringing the stack to ``template_id`` (None: to nothing).
+        ``stops_running``: resource actions still running for older traversals are
+        cancelled (a delete, a user rollback), not let finish (a plain update)."""
         target = self.template(template_id, parameters)
         traversal_id = str(uuid.uuid4())
         with self.rt.db.session() as s:
@@ -80,8 +83,8 @@ class Traversals:
             state = TraversalState(
                 action=action, template_id=template_id, graph=graph,
                 retain=frozenset(n for n, d in current.resources.items() if d.retained),
-                delete_hooks={n: d.hooks for n, d in current.resources.items()
-                              if action == DELETE and d.hooks},
+                hooks=(target or current).environment.hooks,
+                stop_epoch=old.stop_epoch + int(stops_running),
                 prev_parameters=prev_params, started=time.time())
             superseded = stack.current_traversal if stack.status == IN_PROGRESS else None
             values: dict[str, Any] = dict(
@@ -108,6 +111,8 @@ class Traversals:
         LOG.info("stack %s: traversal %s started: %s to template %s, %d nodes", stack_id,
                  traversal_id, action, template_id, len(graph.nodes))
         sync_point.purge(self.rt.db, stack_id, keep_traversal=traversal_id)
+        hooks.release_all(self.rt.db, stack_id,
+                          f"its operation was superseded (a new {action.lower()})")
         if not graph.nodes:
             self.complete(stack_id, traversal_id)
         for name, is_update in graph.leaves():
@@ -173,12 +178,41 @@ class Traversals:
         if roll:
             self.rollback(stack_id, "Stack ROLLBACK started")
 
-    def rollback(self, stack_id: str, reason: str) -> str:
+    def rollback(self, stack_id: str, reason: str, *, stops_running: bool = False) -> str:
         stack = stack_store.get(self.rt.db, stack_id)
         state = TraversalState.of(stack)
         action = state.action_of(stack)
         LOG.info("stack %s: rollback of %s started (%s)", stack_id, action, reason)
         if action == CREATE:
-            return self.start(stack_id, ROLLBACK, None, None, reason=reason)
+            return self.start(stack_id, ROLLBACK, None, None, reason=reason,
+                              stops_running=stops_running)
         return self.start(stack_id, ROLLBACK, stack.prev_raw_template_id,
-                          state.prev_parameters, reason=reason)
+                          state.prev_parameters, reason=reason, stops_running=stops_running)
+
+    def stop(self, stack_id: str, traversal_id: str | None, reason: str, *,
+             rollback: bool) -> bool:
+        """End the operation of ``traversal_id`` now (a cancel, a timeout): the stack goes
+        <ACTION>_FAILED with ``reason``, a new traversal id without nodes stops the old
+        one from moving on (as Heat's ``stop_traversal``), its running resource actions
+        are cancelled, and with ``rollback`` a rollback starts. False if that traversal
+        is no longer the stack's current one in progress."""
+        stack = stack_row(self.rt.db, stack_id)
+        if (stack is None or traversal_id is None or stack.current_traversal != traversal_id
+                or stack.status != IN_PROGRESS):
+            return False
+        state = TraversalState.of(stack)
+        action = state.action_of(stack)
+        stopped = dataclasses.replace(state, graph=Graph(), stop_epoch=state.stop_epoch + 1,
+                                      rollback_pending=rollback)
+        if not stack_store.set_state(
+                self.rt.db, stack_id, action, FAILED, reason, self.rt.engine_id,
+                expect_traversal=traversal_id, expect_status=IN_PROGRESS,
+                current_traversal=str(uuid.uuid4()), current_deps=stopped.to_json()):
+            return False
+        LOG.info("stack %s: traversal %s stopped (%s_FAILED): %s", stack_id, traversal_id,
+                 action, reason)
+        sync_point.purge(self.rt.db, stack_id, traversal=traversal_id)
+        hooks.release_all(self.rt.db, stack_id, f"its operation ended: {reason}")
+        if rollback:
+            self.rollback(stack_id, "Stack ROLLBACK started")
+        return True

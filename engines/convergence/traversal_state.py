@@ -24,7 +24,12 @@ class TraversalState:
     graph: Graph = field(default_factory=Graph)
     # of the template the stack had when the traversal started: how its resources go
     retain: frozenset[str] = frozenset()  # deletion_policy: Retain
-    delete_hooks: Mapping[str, frozenset[str]] = field(default_factory=dict)  # a delete's
+    # the hooks the operation runs with (resource name or wildcard -> hook types): its
+    # target template's environment, or for a delete the stack's
+    hooks: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # counts the operations that stopped the work running before them (a delete, a
+    # cancel, a user rollback, a timeout): a check of an older count is cancelled
+    stop_epoch: int = 0
     # the parameters a rollback goes back to, beside stack.prev_raw_template_id
     prev_parameters: dict[str, Any] | None = None
     started: float | None = None  # time.time() when started: the stack timeout counts from it
@@ -42,9 +47,6 @@ class TraversalState:
         return bool(timeout and self.started is not None
                     and time.time() - self.started > timeout)
 
-    def hooks_for_delete(self, name: str) -> frozenset[str]:
-        return self.delete_hooks.get(name, frozenset())
-
     def with_rollback_pending(self, pending: bool = True) -> TraversalState:
         return dataclasses.replace(self, rollback_pending=pending)
 
@@ -53,7 +55,8 @@ class TraversalState:
         return {
             "action": self.action, "template_id": self.template_id,
             "graph": self.graph.to_json(), "retain": sorted(self.retain),
-            "delete_hooks": {name: sorted(hooks) for name, hooks in self.delete_hooks.items()},
+            "hooks": {name: sorted(hooks) for name, hooks in self.hooks.items()},
+            "stop_epoch": self.stop_epoch,
             "prev_parameters": self.prev_parameters, "started": self.started,
             "rollback_pending": self.rollback_pending,
         }
@@ -67,8 +70,10 @@ class TraversalState:
             action=data.get("action"), template_id=data.get("template_id"),
             graph=Graph.from_json(data.get("graph") or []),
             retain=frozenset(data.get("retain") or ()),
-            delete_hooks={name: frozenset(hooks)
-                          for name, hooks in (data.get("delete_hooks") or {}).items()},
+            hooks={name: frozenset(hooks)
+                   for name, hooks in (data.get("hooks") or data.get("delete_hooks")
+                                       or {}).items()},
+            stop_epoch=int(data.get("stop_epoch") or 0),
             prev_parameters=data.get("prev_parameters"), started=data.get("started"),
             rollback_pending=bool(data.get("rollback_pending")),
         )

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import functools
 import json
-import time
-from collections.abc import Callable
 from typing import Any
 
 from oslo_log import log as logging
@@ -20,6 +18,7 @@ from oslo_log import log as logging
 from engines.convergence import propagate
 from engines.convergence.check_resource import CheckResource, Locked, row_by_id
 from engines.convergence.graph import BARRIER, Graph, Node, cleanup_row_id
+from engines.convergence.interruption import Interruption, rolls_back_on_timeout
 from engines.convergence.traversal import Traversals, stack_row
 from engines.convergence.traversal_state import TraversalState
 from engines.core.converge import Superseded
@@ -67,15 +66,17 @@ class Worker:
                       stack_id, name, traversal_id)
             return
         state = TraversalState.of(stack)
+        action = state.action_of(stack)
         if state.timed_out(stack.timeout):
-            self.traversals.fail(stack_id, traversal_id,
-                                 f"Stack {state.action_of(stack)} timed out")
+            self.traversals.stop(stack_id, traversal_id, f"Stack {action} timed out",
+                                 rollback=rolls_back_on_timeout(stack, action))
             return
         template = self._template(template_id,
                                   json.dumps(stack.parameters or {}, sort_keys=True))
         node = (name, is_update)
-        actions = ResourceActions(self.rt, stack_id,
-                                  hook_cancelled=self._superseded_check(stack_id, traversal_id))
+        watch = Interruption(self.rt, self.traversals, stack, traversal_id, state)
+        actions = ResourceActions(self.rt, stack_id, watch.cancelled, watch.hook_cancelled,
+                                  operation=action, hooks=state.hooks)
         try:
             if node == BARRIER:
                 output: dict[str, Any] = {}
@@ -95,20 +96,6 @@ class Worker:
                                  f"Resource {exc.action} failed: {exc}")
             return
         self._propagate(stack_id, traversal_id, template_id, state.graph, node, output)
-
-    def _superseded_check(self, stack_id: str, traversal_id: str) -> Callable[[], bool]:
-        """For waits at a hook: whether the traversal was superseded (read at most once
-        per poll interval; once superseded, always)."""
-        last = [0.0, False]
-
-        def superseded() -> bool:
-            now = time.monotonic()
-            if not last[1] and now - last[0] >= self.rt.poll_interval:
-                last[0] = now
-                stack = stack_row(self.rt.db, stack_id)
-                last[1] = stack is None or stack.current_traversal != traversal_id
-            return bool(last[1])
-        return superseded
 
     def _rows_by_id(self, resource_id: int) -> Resource | None:
         return row_by_id(self.rt.db, resource_id)

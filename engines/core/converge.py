@@ -84,7 +84,7 @@ def create(actions: ResourceActions, template: Template, row: Resource,
     if row.type != defn.concrete_type:
         stack_store.update_resource(actions.rt.db, row.id, type=defn.concrete_type)
         row.type = defn.concrete_type
-    actions.create(row, resolve(actions, template, row, lookup, CREATE), defn.hooks)
+    actions.create(row, resolve(actions, template, row, lookup, CREATE))
 
 
 def restorable(copy: Resource, type_name: str, wanted: dict[str, Any],
@@ -109,12 +109,15 @@ def converge(actions: ResourceActions, template: Template, row: Resource, lookup
         create(actions, template, row, lookup)
         return _decided(actions, Converged(row, CREATED))
     wanted = resolve(actions, template, row, lookup, UPDATE)
+    # Heat's Resource.update: the pause comes before the decision, so an unchanged
+    # resource and one about to be replaced stop there too
+    actions.pause_before_update(row)
     still_current()
     restrictions.enforce(actions, defn, row, wanted)
     try:
         if row.type != defn.concrete_type:
             raise UpdateReplace(row.name)
-        return _decided(actions, Converged(row, actions.update(row, wanted, defn.hooks)))
+        return _decided(actions, Converged(row, actions.update(row, wanted)))
     except UpdateReplace:
         pass
     still_current()
@@ -126,7 +129,7 @@ def converge(actions: ResourceActions, template: Template, row: Resource, lookup
     with copies.new_copy(row, defn.concrete_type) as new:
         LOG.info("stack %s: resource %s (id %s) needs replacement: creating copy id %s",
                  actions.stack_id, row.name, row.id, new.id)
-        actions.create(new, wanted, defn.hooks)
+        actions.create(new, wanted)  # its hooks were the update's: no pre-create
     return _decided(actions, Converged(new, REPLACED), replaced=row)
 
 

@@ -3,16 +3,19 @@ hooks, type mappings and restricted actions. Several environments are merged in 
 
 from __future__ import annotations
 
+import fnmatch
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from engines.core import environment_merge, registry
-from engines.core.errors import ValidationError
+from engines.core.errors import InvalidReference, ValidationError
+from engines.core.status import HOOK_TYPES as _HOOK_TYPES
 from engines.core.yaml_loader import child, kind, load_optional_document, reject_unknown_keys
 
 ROOT = "environment"
 SECTIONS = ("parameters", "parameter_defaults", "resource_registry")
-HOOK_TYPES = frozenset({"pre-create", "pre-update", "pre-delete"})
+HOOK_TYPES = frozenset(_HOOK_TYPES)
 RESTRICTED_ACTIONS = ("update", "replace")
 _RESOURCE_KEYS = ("hooks", "restricted_actions")
 
@@ -26,6 +29,21 @@ class Environment:
     # resource name -> {type: type}: what that one resource's type maps onto
     resource_types: dict[str, dict[str, str]] = field(default_factory=dict)
     restricted_actions: dict[str, frozenset[str]] = field(default_factory=dict)
+
+    def hooks_for(self, name: str) -> frozenset[str]:
+        """The hooks set on resource ``name``, by its own name or a wildcard (``web_*``)."""
+        return hooks_matching(self.hooks, name)
+
+    def check_hook_names(self, names: Iterable[str]) -> None:
+        """Every hook entry must match a resource of ``names`` (the template's, and on an
+        update the stack's too): a typo must not silently never pause."""
+        known = list(names)
+        for pattern in self.hooks:
+            if not any(fnmatch.fnmatchcase(name, pattern) for name in known):
+                raise InvalidReference(
+                    f"{ROOT}.resource_registry.resources.{pattern}",
+                    f"hooks set on {pattern!r}, which matches no resource of the template "
+                    "or the stack")
 
     def to_dict(self) -> dict:
         """The environment as a document that :func:`parse_environment` reads back."""
@@ -157,3 +175,13 @@ def _hook_kinds(value: Any, path: str) -> frozenset[str]:
                 f"unknown hook type {item!r} (known: {', '.join(sorted(HOOK_TYPES))})",
             )
     return frozenset(items)
+
+
+def hooks_matching(table: Mapping[str, Iterable[str]], name: str) -> frozenset[str]:
+    """The hooks of ``table`` (resource name or wildcard -> hook types) that apply to
+    ``name``, as Heat's registry matches them (fnmatch: ``web_*``, ``db?``)."""
+    found: set[str] = set()
+    for pattern, kinds in table.items():
+        if pattern == name or fnmatch.fnmatchcase(name, pattern):
+            found.update(kinds)
+    return frozenset(found)

@@ -8,14 +8,24 @@ from typing import Any
 
 from engines.core import stack_store
 from engines.core.context import RequestContext
+from engines.core.errors import InvalidOperation
 from engines.core.models import Stack
 from engines.core.runtime import Runtime
-from engines.core.status import CREATE, IN_PROGRESS
+from engines.core.status import CREATE, IN_PROGRESS, UPDATE
 from engines.core.template import Template
 
 # the two paths a stack can be on, by the names users, configs and run files use
 LEGACY, CONVERGENCE = "legacy", "convergence"
 PATH_NAMES = (LEGACY, CONVERGENCE)
+
+
+def cancellable(stack: Stack) -> None:
+    """Only a create or an update in progress can be cancelled: InvalidOperation, naming
+    the stack's state, otherwise (and nothing is changed)."""
+    if stack.status != IN_PROGRESS or stack.action not in (CREATE, UPDATE):
+        raise InvalidOperation(
+            f"stack {stack.id} is {stack.action}_{stack.status}: only a create or an update "
+            "in progress can be cancelled")
 
 
 class StackRequest:
@@ -68,6 +78,12 @@ class EnginePath(abc.ABC):
 
     @abc.abstractmethod
     def rollback(self, ctx: RequestContext, stack: Stack) -> None: ...
+
+    @abc.abstractmethod
+    def cancel(self, ctx: RequestContext, stack: Stack, rollback: bool) -> None:
+        """Stop the create or update in progress (its running resource actions are
+        cancelled): the stack ends <ACTION>_FAILED "Stack <ACTION> cancelled", then rolls
+        back if ``rollback``."""
 
     @abc.abstractmethod
     def is_busy(self, stack: Stack) -> bool:

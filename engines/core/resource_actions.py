@@ -4,12 +4,13 @@ events and makes the same cloud calls whichever path drives it; only *when* diff
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
 
 from engines.core import events, hooks
+from engines.core.environment import hooks_matching
 from engines.core.errors import Cancelled, DualpathError, ResourceFailure, UpdateReplace
 from engines.core.models import Resource as ResourceRow
 from engines.core.models import ResourceData, utcnow
@@ -23,18 +24,26 @@ UNCHANGED, UPDATED = "unchanged", "updated"
 
 
 class ResourceActions:
-    """Acts on resources of one stack for one operation. ``cancelled`` says when that
-    operation's work must stop (legacy: a delete, rollback or timeout); ``hook_cancelled``
-    when a wait at a hook must stop (defaults to ``cancelled``; convergence lets work in
-    flight finish but frees the hooks of a superseded traversal)."""
+    """Acts on resources of one stack for one operation (``operation``: the stack action,
+    CREATE, UPDATE, DELETE or ROLLBACK), pausing at the hooks of ``hooks`` (resource name
+    or wildcard -> hook types: the environment the operation runs with).
+
+    ``cancelled`` says when that operation's work must stop: a running action ends
+    <ACTION>_FAILED "<ACTION> cancelled" (a delete, cancel, user rollback or timeout);
+    ``hook_cancelled`` when a wait at a hook must stop (defaults to ``cancelled``;
+    convergence also frees the hooks of a superseded traversal)."""
 
     def __init__(self, rt: Runtime, stack_id: str,
                  cancelled: Callable[[], bool] | None = None,
-                 hook_cancelled: Callable[[], bool] | None = None) -> None:
+                 hook_cancelled: Callable[[], bool] | None = None, *,
+                 operation: str | None = None,
+                 hooks: Mapping[str, Iterable[str]] | None = None) -> None:
         self.rt = rt
         self.stack_id = stack_id
         self.cancelled = cancelled or (lambda: False)
         self.hook_cancelled = hook_cancelled or self.cancelled
+        self.operation = operation
+        self.hooks = hooks or {}
 
     # -- helpers --------------------------------------------------------------------------
     def scope(self, name: str) -> ActionScope:
@@ -64,11 +73,24 @@ class ResourceActions:
                         physical_id=row.physical_resource_id, resource_type=row.type,
                         engine_id=self.rt.engine_id)
 
-    def _pause(self, row: ResourceRow, hook: str, wanted: frozenset[str], action: str) -> None:
-        if hook not in wanted:
+    def _pause(self, row: ResourceRow, hook: str, action: str) -> None:
+        """Wait at ``hook`` if the operation's environment sets it on ``row``; the
+        resource keeps the state it has meanwhile (Heat's ``_break_if_required``)."""
+        if hook not in hooks_matching(self.hooks, row.name):
             return
-        hooks.set_pending(self.rt.db, row, hook, action, self.rt.engine_id)
-        hooks.wait_cleared(self.rt.db, row, hook, self.hook_cancelled, self.rt.poll_interval)
+        hooks.set_pending(self.rt.db, row, hook, action, self.rt.engine_id, self.stack_id)
+        try:
+            hooks.wait_cleared(self.rt.db, row, hook, self.hook_cancelled,
+                               self.rt.poll_interval)
+        except Cancelled:
+            # nothing was done at this pause: the resource stays as it is
+            self._set_state(row, row.action, row.status, f"{action} cancelled")
+            raise
+
+    def pause_before_update(self, row: ResourceRow) -> None:
+        """pre-update: before the engine decides between unchanged, in place and
+        replacement, so every existing resource an update visits passes it."""
+        self._pause(row, "pre-update", UPDATE)
 
     @staticmethod
     def _reason(exc: BaseException) -> str:
@@ -84,13 +106,17 @@ class ResourceActions:
         raise ResourceFailure(row.name, action, reason)
 
     # -- create ---------------------------------------------------------------------------
-    def create(self, row: ResourceRow, properties: dict[str, Any],
-               hook_names: frozenset[str] = frozenset()) -> None:
-        previous = (row.action, row.status, row.status_reason)
+    def create(self, row: ResourceRow, properties: dict[str, Any]) -> None:
+        """Create ``row``. Its create hooks pass only when the stack itself is being
+        created: a resource an update adds, or a replacement's new copy, dealt with its
+        hooks in the update (as Heat's ``Resource.create``)."""
+        with_hooks = self.operation == CREATE
+        if with_hooks:
+            self._pause(row, "pre-create", CREATE)
+        previous = (row.action, row.status)
         self._set_state(row, CREATE, IN_PROGRESS, "state changed")
         plugin = self.plugin(row, properties)
         try:
-            self._pause(row, "pre-create", hook_names, CREATE)
             physical_id = plugin.handle_create()
             with self.rt.db.session() as s:
                 s.execute(sa.update(ResourceRow).where(ResourceRow.id == row.id)
@@ -103,13 +129,15 @@ class ResourceActions:
             if row.physical_resource_id:
                 self._set_state(row, CREATE, FAILED, "CREATE cancelled")
             else:  # nothing physical happened: the resource is as it was
-                self._set_state(row, *previous[:2], "CREATE cancelled")
+                self._set_state(row, *previous, "CREATE cancelled")
             raise
         except Exception as exc:  # noqa: BLE001 - any plugin error fails the resource
             reason = self._reason(exc)
             self._set_state(row, CREATE, FAILED, reason)
             raise ResourceFailure(row.name, CREATE, reason) from exc
         self._set_state(row, CREATE, COMPLETE, "state changed")
+        if with_hooks:
+            self._pause(row, "post-create", CREATE)
 
     # -- update ---------------------------------------------------------------------------
     def needs_create(self, row: ResourceRow) -> bool:
@@ -125,27 +153,21 @@ class ResourceActions:
             return True
         return self.plugin(row).needs_replace(row.properties_data or {}, properties)
 
-    def update(self, row: ResourceRow, properties: dict[str, Any],
-               hook_names: frozenset[str] = frozenset()) -> str:
+    def update(self, row: ResourceRow, properties: dict[str, Any]) -> str:
         """Update in place; UNCHANGED when nothing differs. Raises UpdateReplace (before any
-        state change) when the change needs a replacement."""
+        state change) when the change needs a replacement. The pre-update hook is the
+        caller's (``pause_before_update``): it comes before this decision."""
         old = row.properties_data or {}
         if row.status == COMPLETE and old == properties and row.physical_resource_id:
             return UNCHANGED
         if self.check_replace(row, row.type, properties):
             raise UpdateReplace(row.name)
-        previous = (row.action, row.status)
         self._set_state(row, UPDATE, IN_PROGRESS, "state changed")
         plugin = self.plugin(row, old)
-        touched = False
         try:
-            self._pause(row, "pre-update", hook_names, UPDATE)
-            touched = True
             plugin.handle_update(old, properties)
         except Cancelled:
-            # stopped at the breakpoint, nothing was changed: the resource is as it was
-            self._set_state(row, *((UPDATE, FAILED) if touched else previous),
-                            "UPDATE cancelled")
+            self._set_state(row, UPDATE, FAILED, "UPDATE cancelled")
             raise
         except UpdateReplace:
             self._set_state(row, UPDATE, FAILED, "needs replacement")
@@ -155,32 +177,32 @@ class ResourceActions:
             self._set_state(row, UPDATE, FAILED, reason, properties_data=properties)
             raise ResourceFailure(row.name, UPDATE, reason) from exc
         self._set_state(row, UPDATE, COMPLETE, "state changed", properties_data=properties)
+        self._pause(row, "post-update", UPDATE)
         return UPDATED
 
     # -- delete ---------------------------------------------------------------------------
-    def delete(self, row: ResourceRow, hook_names: frozenset[str] = frozenset(),
-               retain: bool = False) -> None:
+    def delete(self, row: ResourceRow, retain: bool = False) -> None:
         """Delete the physical resource; the row stays (DELETE_COMPLETE) for the caller to
-        remove. ``retain`` (deletion_policy: Retain) leaves the physical resource alone."""
+        remove. ``retain`` (deletion_policy: Retain) leaves the physical resource alone.
+        Its delete hooks pass at every deletion -- a stack delete, a resource an update
+        removed, a replaced copy, a rollback's clean-up -- not only a stack delete as in
+        Heat: a user can hold any deletion."""
         if row.action == INIT and row.physical_resource_id is None:
             return  # never created: nothing to tell the user about
-        previous = (row.action, row.status)
+        self._pause(row, "pre-delete", DELETE)
         self._set_state(row, DELETE, IN_PROGRESS, "state changed")
-        touched = False
         try:
-            self._pause(row, "pre-delete", hook_names, DELETE)
-            touched = True
             if row.physical_resource_id and not retain:
                 self.plugin(row).handle_delete()
         except Cancelled:
-            self._set_state(row, *((DELETE, FAILED) if touched else previous),
-                            "DELETE cancelled")
+            self._set_state(row, DELETE, FAILED, "DELETE cancelled")
             raise
         except Exception as exc:  # noqa: BLE001
             reason = self._reason(exc)
             self._set_state(row, DELETE, FAILED, reason)
             raise ResourceFailure(row.name, DELETE, reason) from exc
         self._set_state(row, DELETE, COMPLETE, "state changed")
+        self._pause(row, "post-delete", DELETE)
 
     def forget(self, row: ResourceRow) -> None:
         """Remove a deleted resource's row (and its data)."""

@@ -101,10 +101,12 @@ def list_live(db: Database, project_id: str) -> list[Stack]:
 
 
 def set_state(db: Database, stack_id: str, action: str, status: str, reason: str,
-              engine_id: str, *, expect_traversal: str | None = None, **values: Any) -> bool:
+              engine_id: str, *, expect_traversal: str | None = None,
+              expect_status: str | None = None, **values: Any) -> bool:
     """Move the stack to ``action``/``status`` and emit its event. With ``expect_traversal``
     the change only happens if that traversal is still the stack's current one (a newer
-    operation has the last word); returns whether it happened."""
+    operation has the last word), with ``expect_status`` if the stack is still in that
+    status; returns whether it happened."""
     unknown = set(values) - _FIELDS
     if unknown:
         raise TypeError(f"not stack fields: {sorted(unknown)}")
@@ -112,6 +114,8 @@ def set_state(db: Database, stack_id: str, action: str, status: str, reason: str
         query = sa.update(Stack).where(Stack.id == stack_id)
         if expect_traversal is not None:
             query = query.where(Stack.current_traversal == expect_traversal)
+        if expect_status is not None:
+            query = query.where(Stack.status == expect_status)
         changed = s.execute(query.values(action=action, status=status, status_reason=reason,
                                          updated_at=utcnow(), **values)).rowcount
         if changed:

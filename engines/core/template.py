@@ -210,12 +210,8 @@ def _parse(template: Any, environment: Any, given: Any, max_size: int, max_resou
     context = _Context(version, files, conds, nesting[0], nesting[1], max_size)
     resources, disabled = _parse_resources(raw.get("resources"), env, values, max_resources,
                                            context)
-    for name in env.hooks:
-        if name not in resources and name not in disabled:
-            raise InvalidReference(
-                f"environment.resource_registry.resources.{name}",
-                f"hooks set on {name!r}, a resource the template does not have",
-            )
+    # hook names are checked by the service, against the stack's resources too (an
+    # update's hook may name a resource only the stack has)
     template_checks.check_cycles(resources)
     scope = Scope(values, {name: defn.plugin for name, defn in resources.items()}, version,
                   files, disabled)
@@ -335,7 +331,7 @@ def _parse_resource(name: str, spec: dict, resolved: tuple[str, type[Resource]],
         name=name, type=spec["type"], concrete_type=concrete, plugin=plugin,
         properties=properties, depends_on=depends_on,
         requires=frozenset(depends_on) | {ref.resource for ref in refs},
-        deletion_policy=policy, hooks=env.hooks.get(name, frozenset()),
+        deletion_policy=policy, hooks=env.hooks_for(name),
         restricted_actions=env.restricted_actions.get(name, frozenset()),
         update_policy=update_policy or None,
     )

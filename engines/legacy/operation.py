@@ -32,10 +32,15 @@ class Operation:
         self._deadline = time.monotonic() + (timeout or self.timeout) if (
             timeout or self.timeout) else None
 
-    def request(self, then: str) -> None:
+    def request(self, then: str | None) -> None:
         """Ask the running phase to stop, then do ``then`` in this same thread."""
         self.after = then
         self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        """Asked to stop already (by a cancel, rollback or delete)."""
+        return self._stop.is_set()
 
     @property
     def timed_out(self) -> bool:

@@ -12,7 +12,7 @@ from engines.core.context import RequestContext
 from engines.core.errors import ActionInProgress, Cancelled, InvalidOperation, ResourceFailure
 from engines.core.liveness import alive_engines
 from engines.core.models import Stack, utcnow
-from engines.core.path import LEGACY, EnginePath, StackRequest, stored_template
+from engines.core.path import LEGACY, EnginePath, StackRequest, cancellable, stored_template
 from engines.core.runtime import Runtime
 from engines.core.status import (
     COMPLETE,
@@ -95,6 +95,7 @@ class Path(EnginePath):
             op = self._ops.get(stack.id)
             if op is not None:
                 op.request(DELETE)
+                hooks.release_all(self.rt.db, stack.id, "its operation was stopped by a delete")
                 return
             # a lock held elsewhere is taken over: delete is always allowed, and the other
             # engine's operation stops when it sees it no longer holds the lock
@@ -107,11 +108,8 @@ class Path(EnginePath):
         with self._mutex:
             op = self._ops.get(stack.id)
             if op is not None:
-                if op.kind != UPDATE:
-                    raise ActionInProgress(
-                        f"stack {stack.id}: only an update in progress can be rolled back, "
-                        f"not a {op.kind.lower()}")
-                op.request(ROLLBACK)
+                # a user rollback of a create or update in progress is a cancel with rollback
+                self._stop_running(op, stack, ROLLBACK)
                 return
         if stack.status == IN_PROGRESS:
             raise ActionInProgress(f"stack {stack.id} is busy on another engine")
@@ -121,6 +119,37 @@ class Path(EnginePath):
         stack_lock.acquire(self.rt, stack.id)
         self._begin(stack.id, ROLLBACK)
         self._launch(stack.id, ROLLBACK, stack.timeout)
+
+    def cancel(self, ctx: RequestContext, stack: Stack, rollback: bool) -> None:
+        cancellable(stack)
+        with self._mutex:
+            op = self._ops.get(stack.id)
+            if op is not None:
+                self._stop_running(op, stack, ROLLBACK if rollback else None)
+                return
+            # the operation runs on another engine: take its lock (it stops when it sees
+            # the lock gone, writing nothing more) and end the operation here
+            stack_lock.acquire(self.rt, stack.id, steal_from_live=True)
+            hooks.release_all(self.rt.db, stack.id, "its operation was cancelled")
+            LOG.info("stack %s: legacy %s of another engine cancelled", stack.id,
+                     stack.action)
+            self._fail_cancelled(stack.id, stack.action)
+            if rollback:
+                self._begin(stack.id, ROLLBACK)
+                self._launch_locked(stack.id, ROLLBACK, stack.timeout)
+            else:
+                stack_lock.release(self.rt, stack.id)
+
+    def _stop_running(self, op: Operation, stack: Stack, then: str | None) -> None:
+        """Stop ``op`` (its running resource actions are cancelled), then ``then``."""
+        if op.kind not in (CREATE, UPDATE) or op.stopping:
+            raise InvalidOperation(
+                f"stack {stack.id} is {op.kind}_IN_PROGRESS: only a create or an update "
+                "in progress can be cancelled or rolled back")
+        LOG.info("stack %s: legacy %s cancelled%s", stack.id, op.kind,
+                 ", then rolled back" if then == ROLLBACK else "")
+        op.request(then)
+        hooks.release_all(self.rt.db, stack.id, "its operation was cancelled")
 
     def is_busy(self, stack: Stack) -> bool:
         return stack_lock.holder(self.rt, stack.id) is not None
@@ -153,6 +182,11 @@ class Path(EnginePath):
                                           self.rt.engine_id)
                     kind = None
                 with self._mutex:
+                    if op.after == ROLLBACK and kind is None and self._finished(op):
+                        # the cancel came as the operation completed: nothing to roll back
+                        LOG.info("stack %s: legacy %s completed before the cancel reached "
+                                 "it", op.stack_id, op.kind)
+                        op.after = None
                     if op.after:
                         LOG.info("stack %s: legacy %s stopped for the %s asked for",
                                  op.stack_id, op.kind, op.after)
@@ -168,6 +202,13 @@ class Path(EnginePath):
         stack_lock.release(self.rt, op.stack_id)
         if self._ops.get(op.stack_id) is op:
             del self._ops[op.stack_id]
+
+    def _finished(self, op: Operation) -> bool:
+        return stack_store.get(self.rt.db, op.stack_id).status == COMPLETE
+
+    def _fail_cancelled(self, stack_id: str, action: str) -> None:
+        stack_store.set_state(self.rt.db, stack_id, action, FAILED,
+                              f"Stack {action} cancelled", self.rt.engine_id)
 
     def _fail(self, op: Operation, action: str, reason: str) -> None:
         LOG.info("stack %s: legacy %s failed: %s", op.stack_id, action, reason)
@@ -194,8 +235,20 @@ class Path(EnginePath):
     def _stopped(self, op: Operation, action: str) -> None:
         """A stopped operation fails, unless a delete took over: the delete's own states
         tell the story (as a superseding delete traversal does on the convergence path)."""
-        if op.after != DELETE:
+        if op.lock_lost:
+            # another engine took the stack over (a delete or cancel): its word is last
+            LOG.info("stack %s: legacy %s stopped: the stack lock was taken over",
+                     op.stack_id, action)
+        elif op.after != DELETE:
             self._fail(op, action, self._stopped_reason(op, action))
+
+    @staticmethod
+    def _after_timeout(op: Operation, stack: Stack) -> str | None:
+        """A timed-out create or update rolls back where the stack allows it."""
+        if op.timed_out and op.after is None and not op.lock_lost \
+                and not stack.disable_rollback:
+            return ROLLBACK
+        return None
 
     @staticmethod
     def _then_rollback(op: Operation, stack: Stack) -> str | None:
@@ -213,7 +266,7 @@ class Path(EnginePath):
             LegacyStack(self.rt, stack, template, op).create_all()
         except Cancelled:
             self._stopped(op, CREATE)
-            return ROLLBACK if op.timed_out and not stack.disable_rollback else None
+            return self._after_timeout(op, stack)
         except ResourceFailure as exc:
             self._fail(op, CREATE, f"Resource {exc.action} failed: {exc}")
             return self._then_rollback(op, stack)
@@ -229,7 +282,7 @@ class Path(EnginePath):
             StackUpdate(LegacyStack(self.rt, stack, template, op), backup, previous).run()
         except Cancelled:
             self._stopped(op, UPDATE)
-            return ROLLBACK if op.timed_out and not stack.disable_rollback else None
+            return self._after_timeout(op, stack)
         except ResourceFailure as exc:
             self._fail(op, UPDATE, f"Resource {exc.action} failed: {exc}")
             return self._then_rollback(op, stack)
@@ -244,8 +297,7 @@ class Path(EnginePath):
         try:
             if stack.action == CREATE:
                 ls = LegacyStack(self.rt, stack, failed_template, op)
-                ls.delete_rows(stack_store.resources(self.rt.db, stack.id), failed_template,
-                               use_hooks=False)
+                ls.delete_rows(stack_store.resources(self.rt.db, stack.id), failed_template)
             else:
                 backup = BackupStack(self.rt, stack)
                 target = stored_template(self.rt, backup.template_id, backup.parameters)
@@ -271,8 +323,7 @@ class Path(EnginePath):
         backup = BackupStack(self.rt, stack)
         rows = stack_store.resources(self.rt.db, stack.id) + backup.rows()
         try:
-            LegacyStack(self.rt, stack, template, op).delete_rows(rows, template,
-                                                                  use_hooks=True)
+            LegacyStack(self.rt, stack, template, op).delete_rows(rows, template)
         except Cancelled:
             self._fail(op, DELETE, self._stopped_reason(op, DELETE))
             return None

@@ -23,7 +23,8 @@ class LegacyStack:
         self.stack = stack
         self.template = template
         self.op = op
-        self.actions = ResourceActions(rt, stack.id, op.cancelled)
+        self.actions = ResourceActions(rt, stack.id, op.cancelled, operation=op.kind,
+                                       hooks=template.environment.hooks)
         self.rows: dict[str, Resource] = stack_store.current_resources(rt.db, stack.id)
         self.scheduler = DependencyScheduler(rt.conf.legacy_action_threads)
         self._mutex = threading.Lock()
@@ -52,9 +53,9 @@ class LegacyStack:
             self.actions, self.template, self.rows[name], self.lookup()))
 
     # -- delete ---------------------------------------------------------------------------
-    def delete_rows(self, rows: Iterable[Resource], template: Template | None,
-                    use_hooks: bool) -> None:
-        """Delete ``rows`` (any stack) in reverse dependency order of ``template``."""
+    def delete_rows(self, rows: Iterable[Resource], template: Template | None) -> None:
+        """Delete ``rows`` (any stack) in reverse dependency order of ``template``, with
+        the delete hooks of this operation's environment."""
         rows = list(rows)
         by_id = {row.id: row for row in rows}
         names: dict[str, list[int]] = {}
@@ -76,8 +77,7 @@ class LegacyStack:
         def delete_one(row_id: int) -> None:
             row = by_id[row_id]
             defn = definitions.get(row.name)
-            hooks = defn.hooks if (defn and use_hooks) else frozenset()
-            self.actions.delete(row, hooks, retain=bool(defn and defn.retained))
+            self.actions.delete(row, retain=bool(defn and defn.retained))
             self.actions.forget(row)
             with self._mutex:
                 if self.rows.get(row.name) is row:

@@ -107,7 +107,7 @@ class StackUpdate:
         self.stack.scheduler.run(new.dependencies(), self._update_one)
         removed = [row for name, row in self.stack.rows.items() if name not in new.resources]
         leftovers = self.backup.rows()
-        self.stack.delete_rows(removed + leftovers, self.previous, use_hooks=False)
+        self.stack.delete_rows(removed + leftovers, self.previous)
 
     def _update_one(self, name: str) -> None:
         st = self.stack

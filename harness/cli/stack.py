@@ -17,10 +17,10 @@ from rich.console import Console
 from rich.table import Table
 
 from engines.core.context import RequestContext
-from engines.service import EngineService, database_url, ensure_schema, new_conf
+from engines.service import HOOK_TYPES, EngineService, database_url, ensure_schema, new_conf
 from harness.cli.template_files import collect
 
-OPERATIONS = ("create", "update", "delete", "rollback")
+OPERATIONS = ("create", "update", "delete", "rollback", "cancel")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -38,17 +38,25 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         p.add_argument("-e", "--environment", help="environment file")
         p.add_argument("-P", "--parameter", action="append", default=[], metavar="KEY=VALUE")
         p.add_argument("--disable-rollback", action="store_true", default=None)
+        p.add_argument("--stack-timeout", type=int, default=None, metavar="SECONDS",
+                       help="seconds the operation may take before the stack fails "
+                            "(default: the engine's stack_action_timeout)")
         p.add_argument("--wait", action="store_true", help="follow events until done")
-    for name in ("delete", "rollback", "show", "events", "resources"):
-        p = stack_sub.add_parser(name, help=f"{name} a stack")
+    for name in ("delete", "rollback", "cancel", "show", "events", "resources"):
+        help_text = ("cancel the create or update in progress (then roll back, unless "
+                     "--no-rollback)" if name == "cancel" else f"{name} a stack")
+        p = stack_sub.add_parser(name, help=help_text)
         p.add_argument("stack", help="stack name or id")
-        if name in ("delete", "rollback"):
+        if name == "cancel":
+            p.add_argument("--no-rollback", action="store_true",
+                           help="keep what was done: the stack ends <ACTION>_FAILED")
+        if name in ("delete", "rollback", "cancel"):
             p.add_argument("--wait", action="store_true", help="follow events until done")
     stack_sub.add_parser("list", help="list the project's stacks")
     sig = stack_sub.add_parser("signal", help="release a hook")
     sig.add_argument("stack")
     sig.add_argument("resource")
-    sig.add_argument("hook", choices=("pre-create", "pre-update", "pre-delete"))
+    sig.add_argument("hook", choices=HOOK_TYPES)
     parser.set_defaults(handler=run)
 
 
@@ -82,18 +90,22 @@ def run(args: argparse.Namespace) -> int:
             stack_id = service.create_stack(
                 ctx, args.stack, _read(args.template), _read(args.environment),
                 _parameters(args.parameter), disable_rollback=bool(args.disable_rollback),
-                source=args.template, files=collect(args.template, args.environment))
+                timeout=args.stack_timeout, source=args.template,
+                files=collect(args.template, args.environment))
         else:
             stack_id = service.find_stack(ctx, args.stack)
         if command == "update":
             service.update_stack(ctx, stack_id, _read(args.template), _read(args.environment),
                                  _parameters(args.parameter),
-                                 disable_rollback=args.disable_rollback, source=args.template,
+                                 disable_rollback=args.disable_rollback,
+                                 timeout=args.stack_timeout, source=args.template,
                                  files=collect(args.template, args.environment))
         elif command == "delete":
             service.delete_stack(ctx, stack_id)
         elif command == "rollback":
             service.rollback_stack(ctx, stack_id)
+        elif command == "cancel":
+            service.cancel_stack(ctx, stack_id, rollback=not args.no_rollback)
         elif command == "signal":
             service.signal_hook(ctx, stack_id, args.resource, args.hook)
         elif command == "events":

@@ -5,6 +5,7 @@ loader's checks (scenarios/semantics.py) and the harness's executor read this ta
 from __future__ import annotations
 
 from scenarios.steps import (
+    cancel,
     create,
     delete,
     expect,
@@ -20,6 +21,6 @@ from scenarios.steps.base import StepKind
 
 # in the order the schema lists them (and error messages name them)
 STEPS: dict[str, StepKind] = {module.STEP.name: module.STEP for module in (
-    create, update, delete, rollback, wait, wait_for, signal, fault, mark, expect)}
+    create, update, delete, rollback, cancel, wait, wait_for, signal, fault, mark, expect)}
 
 __all__ = ["STEPS", "StepKind"]

@@ -12,7 +12,7 @@ from scenarios.steps.operation import (
     check_template,
     environment_of,
     operation,
-    rollback_option,
+    stack_options,
     template_of,
 )
 
@@ -20,7 +20,7 @@ from scenarios.steps.operation import (
 def act(run: StepRun, args: dict[str, Any]) -> None:
     run.stack_id = run.service.create_stack(
         run.ctx, run.scenario.name, template_of(run, args), environment_of(run, args),
-        args.get("parameters"), **rollback_option(args))
+        args.get("parameters"), **stack_options(args))
     run.history.append(args.get("template", ""))
 
 
@@ -30,4 +30,5 @@ def check(checker: Any, at: list[str | int], args: dict[str, Any]) -> None:
         checker.has_stack = True
 
 
-STEP = operation("create", act, schema=STACK_OPERATION, check=check, needs_stack=False)
+STEP = operation("create", act, schema=STACK_OPERATION, check=check, needs_stack=False,
+                 stack_timeout=True)

@@ -1,6 +1,11 @@
-"""What the four stack operations (create, update, delete, rollback) share: their
+"""What the stack operations (create, update, delete, rollback, cancel) share: their
 arguments, the error they may be expected to return, waiting for the stack to be done,
-and the physical ids before them (for ``replaced`` / ``unchanged``)."""
+and the physical ids before them (for ``replaced`` / ``unchanged``).
+
+The ``timeout`` of a create or update is the stack's timeout, given to the engine (which
+refuses one that is not a whole number of seconds above 0); the harness then waits for
+longer than that, so that the engine's own timeout is what ends a slow operation. The
+``timeout`` of the other operations only bounds the harness's wait."""
 
 from __future__ import annotations
 
@@ -8,7 +13,15 @@ from collections.abc import Callable
 from typing import Any
 
 from engines.core.errors import DualpathError
-from scenarios.steps.base import Failure, Outcome, StepKind, StepRun, is_error, timeout
+from scenarios.steps.base import (
+    DEFAULT_TIMEOUT,
+    Failure,
+    Outcome,
+    StepKind,
+    StepRun,
+    is_error,
+    timeout,
+)
 
 WAIT = {"type": "boolean", "default": True}
 EXPECT_ERROR = {"$ref": "#/$defs/errorExpectation"}
@@ -24,7 +37,9 @@ DEFS = {
             "parameters": {"type": "object"},
             "environment": {"$ref": "#/$defs/environmentUse"},
             "disable_rollback": {"type": "boolean"},
-            "timeout": {"$ref": "#/$defs/seconds"},
+            # any number: the engine is the one that refuses a bad stack timeout
+            "timeout": {"type": "number",
+                        "x-error": "the stack timeout, a whole number of seconds"},
             "wait": WAIT,
             "expect_error": EXPECT_ERROR,
         },
@@ -55,6 +70,25 @@ def environment_of(run: StepRun, args: dict[str, Any]) -> Any:
     return run.scenario.environments[value] if isinstance(value, str) else value
 
 
+def stack_options(args: dict[str, Any]) -> dict[str, Any]:
+    """``disable_rollback`` and the stack ``timeout``, only where the step says them."""
+    options = rollback_option(args)
+    if "timeout" in args:
+        options["timeout"] = args["timeout"]
+    return options
+
+
+def harness_wait(args: dict[str, Any], stack_timeout: bool) -> float:
+    """How long the harness waits for the operation: beyond the engine's stack timeout,
+    so that a slow operation ends by the engine's verdict, not the harness's."""
+    if not stack_timeout:
+        return timeout(args)
+    given = args.get("timeout")
+    if isinstance(given, int | float) and given > 0:
+        return max(DEFAULT_TIMEOUT, 2 * float(given) + 30)
+    return DEFAULT_TIMEOUT
+
+
 def rollback_option(args: dict[str, Any]) -> dict[str, Any]:
     """``disable_rollback`` only where the step says it: otherwise the stack's own."""
     return {"disable_rollback": bool(args["disable_rollback"])} \
@@ -74,7 +108,7 @@ def _waits(args: dict[str, Any]) -> bool:
 
 def operation(name: str, act: Callable[[StepRun, dict[str, Any]], None], *,
               schema: dict[str, Any], check: Callable[..., None] | None = None,
-              needs_stack: bool = True) -> StepKind:
+              needs_stack: bool = True, stack_timeout: bool = False) -> StepKind:
     """A stack operation whose service call is ``act``. A refusal (a DualpathError) is an
     outcome to compare, not a crash; unless ``wait: false``, the step waits until the stack
     is done and the state after it is compared in full."""
@@ -87,7 +121,8 @@ def operation(name: str, act: Callable[[StepRun, dict[str, Any]], None], *,
             step_run.last_error = type(exc).__name__
             return {"error": step_run.last_error, "message": str(exc)}
         if args.get("wait", True) and step_run.stack_id:
-            step_run.service.wait_stack(step_run.ctx, step_run.stack_id, timeout=timeout(args))
+            step_run.service.wait_stack(step_run.ctx, step_run.stack_id,
+                                        timeout=harness_wait(args, stack_timeout))
         return {"error": None}
 
     def semantics(checker: Any, at: list[str | int], args: dict[str, Any]) -> None:

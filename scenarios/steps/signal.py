@@ -1,5 +1,6 @@
 """``signal: {resource: NAME, hook: H}``: release a resource paused at a hook. What follows
-is a race by construction: only the step's result is compared."""
+is a race by construction: only the step's result is compared. A pause whose operation
+was stopped or superseded meanwhile is answered by the engine, not refused."""
 
 from __future__ import annotations
 
@@ -17,9 +18,9 @@ SCHEMA = {
 
 
 def run(step_run: StepRun, args: dict[str, Any]) -> Outcome:
-    step_run.service.signal_hook(step_run.ctx, step_run.stack(), args["resource"],
-                                 args["hook"])
-    return no_error()
+    answer = step_run.service.signal_hook(step_run.ctx, step_run.stack(), args["resource"],
+                                          args["hook"])
+    return {**no_error(), "message": answer}
 
 
 def check(checker: Any, at: list[str | int], args: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ from scenarios.steps.operation import (
     check_template,
     environment_of,
     operation,
-    rollback_option,
+    stack_options,
     template_of,
 )
 
@@ -19,8 +19,9 @@ from scenarios.steps.operation import (
 def act(run: StepRun, args: dict[str, Any]) -> None:
     run.service.update_stack(run.ctx, run.stack(), template_of(run, args),
                              environment_of(run, args), args.get("parameters"),
-                             **rollback_option(args))
+                             **stack_options(args))
     run.history.append(args.get("template", ""))
 
 
-STEP = operation("update", act, schema=STACK_OPERATION, check=check_template)
+STEP = operation("update", act, schema=STACK_OPERATION, check=check_template,
+                 stack_timeout=True)

@@ -127,3 +127,25 @@ def test_options_are_taken_where_people_put_them(conf_file, tmp_path, capsys):
     assert _json(capsys)["id"] == created["id"], "the old spelling still works"
     assert main(["db", "current", "--config-file", str(conf_file)]) == 0
     assert api.heads()[0] in capsys.readouterr().out
+
+
+def test_stack_cancel_of_a_stack_with_nothing_in_progress(conf_file, tmp_path, capsys):
+    template = tmp_path / "t.yaml"
+    template.write_text(TEMPLATE)
+    base = ["--config-file", str(conf_file), "stack", "--json"]
+    assert main([*base, "create", "web", "-t", str(template), "--stack-timeout", "60"]) == 0
+    capsys.readouterr()
+    for words in (["cancel", "web"], ["cancel", "--no-rollback", "web"]):
+        assert main([*base, *words]) == 1
+        err = capsys.readouterr().err
+        assert "InvalidOperation" in err and "CREATE_COMPLETE" in err
+    assert main([*base, "show", "web"]) == 0
+    assert _json(capsys)["stack_status"] == "CREATE_COMPLETE"
+
+
+def test_a_negative_stack_timeout_is_bad_input(conf_file, tmp_path, capsys):
+    template = tmp_path / "t.yaml"
+    template.write_text(TEMPLATE)
+    assert main(["--config-file", str(conf_file), "stack", "create", "web", "-t",
+                 str(template), "--stack-timeout", "-3"]) == 2
+    assert "timeout: must be a whole number of seconds" in capsys.readouterr().err

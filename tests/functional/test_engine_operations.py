@@ -208,7 +208,7 @@ def test_hooks_pause_until_signalled(driver, hook, operation):
     view = driver.wait(stack_id)
     assert view["stack_status"] == f"{operation.upper()}_COMPLETE"
     reasons = [e["reason"] for e in driver.events(stack_id) if e["resource_name"] == "A"]
-    assert f"paused until Hook {hook} is cleared" in reasons
+    assert f"{operation.upper()} paused until Hook {hook} is cleared" in reasons
     assert f"Hook {hook} is cleared" in reasons
 
 

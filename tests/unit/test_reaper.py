@@ -3,6 +3,7 @@ their locks does to the resources and the stack, and the races it must not lose.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Iterator
@@ -15,9 +16,10 @@ from engines.convergence import reaper, resource_lock
 from engines.convergence.graph import cleanup_entity
 from engines.convergence.path import Path as ConvergencePath
 from engines.convergence.traversal import Traversals
+from engines.convergence.traversal_state import TraversalState
 from engines.core import config, db, stack_store
 from engines.core.context import RequestContext
-from engines.core.models import Resource, Service, utcnow
+from engines.core.models import Resource, Service, Stack, utcnow
 from engines.core.path import StackRequest
 from engines.core.runtime import Runtime
 from engines.core.template import parse
@@ -191,3 +193,36 @@ def test_only_resources_caught_in_progress_are_failed(rt, traversals):
     with rt.db.session() as s:
         assert s.scalar(sa.select(sa.func.count()).select_from(Resource).where(
             Resource.engine_id.is_not(None))) == 0
+
+
+# -- the stack timeout's watchdog -----------------------------------------------------------
+def _age(rt: Runtime, stack_id: str, seconds: float) -> None:
+    """Make the stack's traversal look started ``seconds`` ago (no check ever ran)."""
+    stack = stack_store.get(rt.db, stack_id)
+    state = TraversalState.of(stack)
+    aged = dataclasses.replace(state, started=state.started - seconds)
+    stack_store.update_stack(rt.db, stack_id, current_deps=aged.to_json(), timeout=5)
+    with rt.db.session() as s:
+        s.execute(sa.update(Stack).where(Stack.id == stack_id).values(
+            updated_at=utcnow() - dt.timedelta(seconds=seconds)))
+
+
+def test_a_traversal_past_its_timeout_is_stopped_though_no_check_runs(rt, traversals):
+    stack_id = create_stack(rt, traversals)
+    assert reaper.expire(rt, traversals) == 0, "not late yet"
+    _age(rt, stack_id, 60)
+    before = stack_store.get(rt.db, stack_id).current_traversal
+    assert reaper.expire(rt, traversals) == 1
+    stack = stack_store.get(rt.db, stack_id)
+    assert (stack.action, stack.status, stack.status_reason) == (
+        "CREATE", "FAILED", "Stack CREATE timed out")
+    assert stack.current_traversal != before, "the old traversal can move on no more"
+    assert reaper.expire(rt, traversals) == 0, "once is enough"
+
+
+def test_a_timed_out_traversal_rolls_back_where_enabled(rt, traversals):
+    stack_id = create_stack(rt, traversals, disable_rollback=False)
+    _age(rt, stack_id, 60)
+    assert reaper.expire(rt, traversals) == 1
+    stack = stack_store.get(rt.db, stack_id)
+    assert (stack.action, stack.status) == ("ROLLBACK", "IN_PROGRESS")

@@ -346,16 +346,11 @@ CASES = [
     case("alias-loop", UnknownResourceType, "environment.resource_registry.X::A",
          "aliases loop",
          template=tmpl(), environment={"resource_registry": {"X::A": "X::B", "X::B": "X::A"}}),
-    case("hook-on-missing-resource", InvalidReference,
-         "environment.resource_registry.resources.Z",
-         "a resource the template does not have",
-         template=tmpl({"A": res()}),
-         environment={"resource_registry": {"resources": {"Z": {"hooks": "pre-create"}}}}),
     case("unknown-hook-type", ValidationError,
-         "environment.resource_registry.resources.A.hooks", "unknown hook type 'post-create'",
+         "environment.resource_registry.resources.A.hooks", "unknown hook type 'mid-create'",
          template=tmpl({"A": res()}),
          environment={"resource_registry": {"resources": {"A": {"hooks": ["pre-create",
-                                                                         "post-create"]}}}}),
+                                                                         "mid-create"]}}}}),
     case("per-resource-registry-other-than-hooks", ValidationError,
          "environment.resource_registry.resources.A.OS::Nova::Server",
          "per resource, an environment sets hooks, restricted_actions or a type mapping",
@@ -449,3 +444,16 @@ def test_value_resource_checked_at_resolve_time() -> None:
 def test_there_are_at_least_thirty_distinct_cases() -> None:
     ids = [param.id for param in CASES]
     assert len(ids) == len(set(ids)) >= 30
+
+
+def test_a_hook_on_a_resource_of_neither_template_nor_stack_is_refused_by_the_service(
+        ) -> None:
+    """Parsing alone cannot tell (an update's hook may name a resource only the stack
+    has): the service checks the names against the template and the stack."""
+    env = {"resource_registry": {"resources": {"Z": {"hooks": "pre-create"}}}}
+    template = parse(tmpl({"A": res()}), env)
+    with pytest.raises(InvalidReference) as info:
+        template.environment.check_hook_names(template.resources)
+    assert info.value.path == "environment.resource_registry.resources.Z"
+    assert "matches no resource of the template or the stack" in info.value.reason
+    template.environment.check_hook_names({"A", "Z"})  # Z: a resource of the stack

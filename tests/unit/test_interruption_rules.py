@@ -1,0 +1,70 @@
+"""The small rules behind cancel, hooks and the stack timeout (issue 11), on their own."""
+
+from __future__ import annotations
+
+import pytest
+
+from engines.convergence.graph import Graph
+from engines.convergence.traversal_state import TraversalState
+from engines.core.environment import hooks_matching, parse_environment
+from engines.core.errors import InvalidReference, ValidationError
+from engines.service import check_timeout
+from scenarios.steps import STEPS
+from scenarios.steps.operation import harness_wait
+
+
+def _env(**hooks: object):
+    return parse_environment({"resource_registry": {"resources": {
+        name: {"hooks": kinds} for name, kinds in hooks.items()}}}, max_size=10_000)
+
+
+def test_hooks_match_names_and_wildcards():
+    env = _env(web_1="pre-create", **{"web_*": ["post-update"], "db?": "pre-delete"})
+    assert env.hooks_for("web_1") == {"pre-create", "post-update"}
+    assert env.hooks_for("web_22") == {"post-update"}
+    assert env.hooks_for("db1") == {"pre-delete"}
+    assert env.hooks_for("db12") == frozenset()
+    assert hooks_matching({}, "web_1") == frozenset()
+
+
+def test_every_hook_type_of_heat_is_accepted():
+    env = _env(A=["pre-create", "post-create", "pre-update", "post-update", "pre-delete",
+                  "post-delete"])
+    assert len(env.hooks_for("A")) == 6
+    with pytest.raises(ValidationError, match="unknown hook type 'mid-create'"):
+        _env(A="mid-create")
+
+
+def test_a_hook_must_match_some_resource():
+    _env(**{"web_*": "pre-create"}).check_hook_names({"web_1", "db"})
+    with pytest.raises(InvalidReference) as err:
+        _env(**{"web_*": "pre-create"}).check_hook_names({"db"})
+    assert err.value.path == "environment.resource_registry.resources.web_*"
+
+
+@pytest.mark.parametrize("timeout", [1, 60, 3600.0, None])
+def test_good_timeouts(timeout):
+    check_timeout(timeout)
+
+
+@pytest.mark.parametrize("timeout", [-1, 0, -0.5, 1.5, "10", True])
+def test_bad_timeouts_name_the_field(timeout):
+    with pytest.raises(ValidationError) as err:
+        check_timeout(timeout)
+    assert err.value.path == "timeout"
+
+
+def test_traversal_state_keeps_hooks_and_stop_epoch():
+    state = TraversalState(action="DELETE", graph=Graph(), hooks={"web_*": frozenset(
+        {"pre-delete"})}, stop_epoch=3)
+    again = TraversalState.from_json(state.to_json())
+    assert (again.hooks, again.stop_epoch) == ({"web_*": {"pre-delete"}}, 3)
+    older = TraversalState.from_json({"delete_hooks": {"A": ["pre-delete"]}})
+    assert (older.hooks, older.stop_epoch) == ({"A": {"pre-delete"}}, 0)
+
+
+def test_the_cancel_step_is_registered_and_waits_past_the_stack_timeout():
+    assert STEPS["cancel"].operation and STEPS["cancel"].needs_stack
+    assert harness_wait({"timeout": 100}, stack_timeout=True) > 100
+    assert harness_wait({"timeout": -1}, stack_timeout=True) > 0
+    assert harness_wait({"timeout": 5}, stack_timeout=False) == 5
