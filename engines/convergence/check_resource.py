@@ -11,17 +11,17 @@ one of a resource the target template keeps.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
 from oslo_log import log as logging
 
 from engines.convergence import propagate, resource_lock
-from engines.convergence.traversal import Traversals, stack_row
+from engines.convergence.traversal import StackStatus, Traversals, stack_status
 from engines.convergence.traversal_state import TraversalState
 from engines.core import converge, stack_store
-from engines.core.db import Database
+from engines.core.db import Database, retry_on_race
 from engines.core.liveness import is_alive
 from engines.core.models import Resource
 from engines.core.resource_actions import ResourceActions
@@ -33,6 +33,44 @@ LOG = logging.getLogger(__name__)
 
 class Locked(Exception):  # noqa: N818 - control flow
     """Another worker holds the resource; it will re-send this check when it is done."""
+
+
+class StillCurrent:
+    """Asked before each step of a check that writes: a traversal superseded since the
+    check was sent may have been passed by its successor already (a rollback that went by
+    this resource), and what the stale check did then would stay. Raises Superseded.
+
+    The first question after the resource's lock was taken is answered by what the check
+    read in the transaction that took it (``vouch``): nothing can have changed that matters
+    since, as a newer traversal cannot pass the resource while the lock is held."""
+
+    def __init__(self, db: Database, stack_id: str, traversal_id: str) -> None:
+        self.db = db
+        self.stack_id = stack_id
+        self.traversal_id = traversal_id
+        self._vouched: tuple[StackStatus | None] | None = None
+
+    def vouch(self, stack: StackStatus | None) -> None:
+        self._vouched = (stack,)
+
+    def __call__(self) -> None:
+        if self._vouched is not None:
+            (stack,), self._vouched = self._vouched, None
+        else:
+            stack = stack_status(self.db, self.stack_id)
+        if stack is None or stack.current_traversal != self.traversal_id:
+            raise converge.Superseded(
+                f"traversal {self.traversal_id} of stack {self.stack_id} was superseded")
+
+
+class Locking:
+    """A held lock: the row as read under it, and the columns the release writes with it
+    (``values``, set once the check's work is done)."""
+
+    def __init__(self, row: Resource) -> None:
+        self.row = row
+        self.row_id = row.id
+        self.values: dict[str, Any] = {}
 
 
 class InputLookup:
@@ -101,37 +139,59 @@ class CheckResource:
         self.rt = rt
         self.traversals = traversals
 
-    def still_current(self, stack_id: str, traversal_id: str) -> Callable[[], None]:
-        """A check asks this before each step that writes: a traversal superseded since
-        the check was sent may have been passed by its successor already (a rollback
-        that went by this resource), and what the stale check did then would stay."""
-        def check() -> None:
-            stack = stack_row(self.rt.db, stack_id)
-            if stack is None or stack.current_traversal != traversal_id:
-                raise converge.Superseded(
-                    f"traversal {traversal_id} of stack {stack_id} was superseded")
-        return check
+    def still_current(self, stack_id: str, traversal_id: str) -> StillCurrent:
+        return StillCurrent(self.rt.db, stack_id, traversal_id)
+
+    def _take(self, resource_id: int, stack_id: str
+              ) -> tuple[Resource, StackStatus | None] | None:
+        """Take the lock and read, under it, the row and the stack's status: one
+        transaction. None if another engine holds the lock (or the row is gone)."""
+        with self.rt.db.session() as s:
+            if not resource_lock.acquire_in(s, resource_id, self.rt.engine_id):
+                return None
+            row = s.get(Resource, resource_id)
+            return row, stack_status(self.rt.db, stack_id, session=s)
 
     @contextlib.contextmanager
-    def locked(self, row: Resource, stack_id: str, traversal_id: str) -> Iterator[None]:
+    def locked(self, row: Resource, stack_id: str, traversal_id: str,
+               still_current: StillCurrent | None = None) -> Iterator[Locking]:
         """Hold ``row``'s lock (breaking a dead engine's); raise Locked if a live one has it.
-        On release, a newer traversal's checks that gave up on the lock are sent again."""
-        if not resource_lock.try_acquire(self.rt.db, row.id, self.rt.engine_id):
+        Yields the row as read under the lock and where to put what the release writes
+        with it. On release, a newer traversal's checks that gave up on the lock are sent
+        again."""
+        taken = self._take(row.id, stack_id)
+        if taken is None:
             holder = resource_lock.holder(self.rt.db, row.id)
             if holder and not is_alive(self.rt.db, holder, self.rt.conf.service_stale_after):
                 resource_lock.break_lock(self.rt.db, row.id, holder)
-            if not resource_lock.try_acquire(self.rt.db, row.id, self.rt.engine_id):
-                # resource_lock logs the refusal; this says which traversal gave up
-                LOG.debug("stack %s: resource %s (id %s) is held by engine %s; traversal %s "
-                          "leaves it to the holder", stack_id, row.name, row.id, holder,
-                          traversal_id)
+                taken = self._take(row.id, stack_id)
+            if taken is None:
+                LOG.info("stack %s: lock of resource %s (id %s) refused to engine %s: held "
+                         "by %s; traversal %s leaves it to the holder", stack_id, row.name,
+                         row.id, self.rt.engine_id, holder, traversal_id)
                 raise Locked(row.name)
+        fresh, stack = taken
+        LOG.debug("stack %s: engine %s took the lock of resource %s (id %s)", stack_id,
+                  self.rt.engine_id, row.name, row.id)
+        if still_current is not None:
+            still_current.vouch(stack)
+        locking = Locking(fresh)
         try:
-            yield
+            yield locking
         finally:
-            resource_lock.release(self.rt.db, row.id, self.rt.engine_id)
-            propagate.retrigger_if_superseded(self.rt, self.traversals, stack_id,
-                                              traversal_id, row)
+            self._release(locking, stack_id, traversal_id, row)
+
+    def _release(self, locking: Locking, stack_id: str, traversal_id: str,
+                 row: Resource) -> None:
+        @retry_on_race()  # a release lost to a deadlock would leave it locked
+        def release() -> StackStatus | None:
+            with self.rt.db.session() as s:
+                resource_lock.release_in(s, locking.row_id, self.rt.engine_id,
+                                         **locking.values)
+                return stack_status(self.rt.db, stack_id, session=s)
+        stack = release()
+        if stack is not None:
+            propagate.resend_waiting(self.rt, self.traversals, stack, traversal_id, row)
 
     # -- update node ------------------------------------------------------------------------
     def update(self, stack_id: str, traversal_id: str, template_id: int | None,
@@ -144,17 +204,19 @@ class CheckResource:
             still_current()
         row = current[-1] if current else stack_store.add_resource(
             self.rt.db, stack_id, name, defn.concrete_type)
-        with self.locked(row, stack_id, traversal_id):
-            row = row_by_id(self.rt.db, row.id)
-            # converge asks still_current first of all, now that the lock is held: a
-            # newer traversal cannot pass this resource any more until it is released
-            row = converge.converge(actions, template, row, InputLookup(data),
+        with self.locked(row, stack_id, traversal_id, still_current) as lock:
+            # converge asks still_current first of all, answered by what was read with the
+            # lock: a newer traversal cannot pass this resource any more until it is released
+            row = converge.converge(actions, template, lock.row, InputLookup(data),
                                     ReplacedRows(self.rt, stack_id), still_current).row
             # the rows it was made against, so clean-ups can be ordered copy by copy
             required = sorted(data[dep]["id"] for dep in defn.requires
                               if "id" in data.get(dep, {}))
-            stack_store.update_resource(self.rt.db, row.id, requires=required,
-                                        current_template_id=template_id)
+            values = dict(requires=required, current_template_id=template_id)
+            if row.id == lock.row_id:
+                lock.values.update(values)  # written with the release
+            else:  # a new copy or one brought back: a row of its own, released already
+                stack_store.update_resource(self.rt.db, row.id, **values)
         return {"id": row.id, "physical_id": row.physical_resource_id,
                 "attrs": actions.attributes(row)}
 
@@ -171,11 +233,12 @@ class CheckResource:
         row = row_by_id(self.rt.db, row_id)
         if row is None or wanted(row):
             return {}
-        with self.locked(row, stack_id, traversal_id):
-            row = row_by_id(self.rt.db, row_id)
+        still_current = self.still_current(stack_id, traversal_id)
+        with self.locked(row, stack_id, traversal_id, still_current) as lock:
+            row = lock.row
             if row is None or wanted(row):  # a rollback brought it back meanwhile
                 return {}
-            self.still_current(stack_id, traversal_id)()
+            still_current()
             LOG.info("stack %s: traversal %s cleans up resource %s (id %s)", stack_id,
                      traversal_id, row.name, row.id)
             actions.delete(row, state.hooks_for_delete(row.name),

@@ -11,9 +11,8 @@ from typing import Any
 from oslo_log import log as logging
 
 from engines.convergence import sync_point
-from engines.convergence.graph import Graph, Node, cleanup_entity, key, parse_key
-from engines.convergence.traversal import Traversals, stack_row
-from engines.convergence.traversal_state import TraversalState
+from engines.convergence.graph import BARRIER, Graph, Node, cleanup_entity, key, parse_key
+from engines.convergence.traversal import StackStatus, Traversals, stack_status
 from engines.core.models import Resource
 from engines.core.runtime import Runtime
 from engines.core.status import IN_PROGRESS
@@ -36,24 +35,25 @@ def propagate(rt: Runtime, traversals: Traversals, stack_id: str, traversal_id: 
               output: dict[str, Any]) -> None:
     """``node`` of ``traversal_id`` is done with ``output``: move the traversal on, if it is
     still the stack's current one."""
-    stack = stack_row(rt.db, stack_id)
-    if (stack is None or stack.current_traversal != traversal_id
-            or stack.status != IN_PROGRESS):
+    stack = stack_status(rt.db, stack_id)
+    if stack is None or not stack.runs(traversal_id):
         return
     sender = key(node)
     for successor in graph.successors(node):
-        required = {key(r) for r in graph.requires[successor]}
+        if successor == BARRIER:
+            if sync_point.count(rt.db, stack_id, traversal_id, BARRIER[0], BARRIER[1], sender,
+                                len(graph.requires[BARRIER])):
+                traversals.cast(stack_id, traversal_id, template_id, BARRIER[0], BARRIER[1],
+                                {})
+            continue
         inputs = sync_point.sync(rt.db, traversal_id, successor[0], successor[1],
-                                 sender, output, required)
+                                 sender, output, graph.required_keys(successor))
         if inputs is not None:
             traversals.cast(stack_id, traversal_id, template_id, successor[0],
                             successor[1], update_outputs(inputs))
-    roots = graph.roots()
-    if node in roots:
-        inputs = sync_point.sync(rt.db, traversal_id, stack_id, True, sender, {},
-                                 {key(r) for r in roots})
-        if inputs is not None:
-            traversals.complete(stack_id, traversal_id)
+    if graph.is_root(node) and sync_point.count(rt.db, stack_id, traversal_id, stack_id,
+                                                True, sender, len(graph.roots())):
+        traversals.complete(stack_id, traversal_id)
 
 
 def retrigger_if_superseded(rt: Runtime, traversals: Traversals, stack_id: str,
@@ -62,21 +62,30 @@ def retrigger_if_superseded(rt: Runtime, traversals: Traversals, stack_id: str,
     checks of this resource (update or clean-up) may have found the lock taken and given
     up; send again those whose inputs are all in. A check sent twice finds nothing left
     to do the second time."""
-    stack = stack_row(rt.db, stack_id)
-    if (stack is None or stack.current_traversal in (None, traversal_id)
-            or stack.status != IN_PROGRESS):
+    stack = stack_status(rt.db, stack_id)
+    if stack is not None:
+        resend_waiting(rt, traversals, stack, traversal_id, row)
+
+
+def resend_waiting(rt: Runtime, traversals: Traversals, stack: StackStatus,
+                   traversal_id: str, row: Resource) -> None:
+    """``retrigger_if_superseded`` with the stack's status as read when ``row`` was
+    released (in the same transaction)."""
+    if stack.current_traversal in (None, traversal_id) or stack.status != IN_PROGRESS:
         return
-    state = TraversalState.of(stack)
+    current = stack.current_traversal
+    state = traversals.state(stack.id, current)
+    if state is None:
+        return  # superseded again meanwhile: the newest one finds the lock free
     graph = state.graph
     for waiting in ((row.name, True), (cleanup_entity(row.name, row.id), False)):
         if waiting not in graph.requires:
             continue
-        required = {key(r) for r in graph.requires[waiting]}
-        inputs = sync_point.inputs_if_complete(rt.db, stack.current_traversal,
-                                               waiting[0], waiting[1], required)
+        inputs = sync_point.inputs_if_complete(rt.db, current, waiting[0], waiting[1],
+                                               graph.required_keys(waiting))
         if inputs is not None:
             LOG.info("stack %s: resource %s (id %s) released by superseded traversal %s; "
-                     "re-sending %s of traversal %s", stack_id, row.name, row.id,
-                     traversal_id, key(waiting), stack.current_traversal)
-            traversals.cast(stack_id, stack.current_traversal, state.template_id,
-                            waiting[0], waiting[1], update_outputs(inputs))
+                     "re-sending %s of traversal %s", stack.id, row.name, row.id,
+                     traversal_id, key(waiting), current)
+            traversals.cast(stack.id, current, state.template_id, waiting[0], waiting[1],
+                            update_outputs(inputs))

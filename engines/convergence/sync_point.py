@@ -1,13 +1,22 @@
 """Sync points: one row per graph node per traversal, collecting the node's inputs. The
 writer whose input completes the set is the one that moves the traversal on, decided by a
-compare-and-swap on ``atomic_key``, so concurrent workers never trigger a node twice."""
+compare-and-swap on ``atomic_key``, so concurrent workers never trigger a node twice.
+
+A node whose inputs carry no data and may be as many as the stack has resources (the
+barrier between updates and clean-ups, the stack's own completion) *counts* them instead
+(``count``): each input is a marker row of its own, so an input sent twice counts once,
+and ``atomic_key`` of the node's row is the number of inputs in. A write then costs the
+same whatever the size of the stack, where merging would rewrite all inputs so far.
+"""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from typing import Any
 
 import sqlalchemy as sa
+from oslo_db import exception as db_exc
 from oslo_log import log as logging
 
 from engines.core import db as db_api
@@ -68,6 +77,48 @@ def sync(db: Database, traversal_id: str, entity_id: str, is_update: bool, sende
         return inputs if (not was_complete and required <= inputs.keys()) else None
 
     return attempt()
+
+
+def input_marker(entity_id: str, is_update: bool, sender: str) -> str:
+    """The entity of the row that says ``sender`` is in for a counting node. Stored as a
+    clean-up kind (is_update false) with no ``#<row id>`` ending, so it names no node."""
+    digest = hashlib.sha1(f"{entity_id}|{_kind(is_update)}|{sender}".encode(),
+                          usedforsecurity=False).hexdigest()
+    return f"#input:{digest}"
+
+
+def count(db: Database, stack_id: str, traversal_id: str, entity_id: str, is_update: bool,
+          sender: str, required: int) -> bool:
+    """Count ``sender`` in for a counting node that waits for ``required`` inputs; True for
+    exactly one caller: the one whose input was the last. An input counted before (a check
+    sent twice) changes nothing and returns False.
+
+    One transaction: the node's counter is raised first, which makes rival senders to the
+    same node queue behind it (a row lock on the servers, the write lock on SQLite), then
+    the sender's marker row is inserted; a duplicate marker undoes the raise."""
+
+    @db_api.retry_on_race()
+    def attempt() -> bool | None:
+        try:
+            with db.session() as s:
+                pk = (SyncPoint.entity_id == entity_id, SyncPoint.traversal_id == traversal_id,
+                      SyncPoint.is_update == is_update)
+                raised = s.execute(sa.update(SyncPoint).where(*pk).values(
+                    atomic_key=SyncPoint.atomic_key + 1, updated_at=utcnow())).rowcount
+                if not raised:
+                    return None  # the traversal was cleaned up: nothing waits any more
+                s.add(SyncPoint(entity_id=input_marker(entity_id, is_update, sender),
+                                traversal_id=traversal_id, is_update=False,
+                                stack_id=stack_id, atomic_key=0, input_data=None,
+                                created_at=utcnow()))
+                s.flush()
+                return s.scalar(sa.select(SyncPoint.atomic_key).where(*pk)) == required
+        except db_exc.DBDuplicateEntry:
+            LOG.debug("stack %s traversal %s: sync point %s/%s had the input from %s "
+                      "already", stack_id, traversal_id, entity_id, _kind(is_update), sender)
+            return False
+
+    return bool(attempt())
 
 
 def _kind(is_update: bool) -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,7 +15,7 @@ from oslo_log import log as logging
 from engines.convergence import sync_point
 from engines.convergence.graph import Graph
 from engines.convergence.messaging import WorkerClient
-from engines.convergence.traversal_state import TraversalState
+from engines.convergence.traversal_state import STATES, TraversalState
 from engines.core import events, stack_store
 from engines.core.db import Database
 from engines.core.models import RawTemplate, Resource, Stack, utcnow
@@ -37,15 +38,67 @@ LOG = logging.getLogger(__name__)
 
 
 def stack_row(db: Database, stack_id: str) -> Stack | None:
-    """The stack as it is now (None once purged): what a check compares its traversal to."""
+    """The whole stack row as it is now (None once purged), graph included: for the
+    operations' own steps, never for each check."""
     with db.session() as s:
         return s.get(Stack, stack_id)
+
+
+@dataclass(frozen=True)
+class StackStatus:
+    """The few stack columns a check compares its traversal to: read with a column select,
+    so that a check never loads the graph, whose size grows with the stack."""
+
+    id: str
+    current_traversal: str | None
+    action: str
+    status: str
+    timeout: int | None
+    parameters: dict[str, Any] | None
+
+    def runs(self, traversal_id: str) -> bool:
+        """``traversal_id`` is the stack's current one and still in progress."""
+        return self.current_traversal == traversal_id and self.status == IN_PROGRESS
+
+
+_STATUS_COLUMNS = (Stack.id, Stack.current_traversal, Stack.action, Stack.status,
+                   Stack.timeout)
+
+
+def stack_status(db: Database, stack_id: str, *, parameters: bool = False,
+                 session: sa.orm.Session | None = None) -> StackStatus | None:
+    """The stack's status columns now (None once purged); ``parameters`` too if asked."""
+    columns = _STATUS_COLUMNS + ((Stack.parameters,) if parameters else ())
+    query = sa.select(*columns).where(Stack.id == stack_id)
+    if session is not None:
+        row = session.execute(query).first()
+    else:
+        with db.session() as s:
+            row = s.execute(query).first()
+    if row is None:
+        return None
+    return StackStatus(*row[:5], parameters=row[5] if parameters else None)
 
 
 class Traversals:
     def __init__(self, rt: Runtime, client: WorkerClient) -> None:
         self.rt = rt
         self.client = client
+
+    def state(self, stack_id: str, traversal_id: str) -> TraversalState | None:
+        """The state of ``traversal_id`` (None once it is no longer the stack's current
+        one), decoded once per process: it does not change while the traversal runs."""
+        state = STATES.get(traversal_id)
+        if state is not None:
+            return state
+        with self.rt.db.session() as s:
+            row = s.execute(sa.select(Stack.current_deps).where(
+                Stack.id == stack_id, Stack.current_traversal == traversal_id)).first()
+        if row is None:
+            return None
+        state = TraversalState.from_json(row[0])
+        STATES.put(traversal_id, state)
+        return state
 
     def template(self, template_id: int | None, parameters: dict[str, Any] | None
                  ) -> Template | None:
@@ -95,6 +148,7 @@ class Traversals:
             if timeout is not None:
                 values["timeout"] = timeout
             s.execute(sa.update(Stack).where(Stack.id == stack_id).values(**values))
+            STATES.put(traversal_id, state)  # the workers of this process need not decode it
             if announce:
                 events.emit(s, stack_id, stack.name, action, IN_PROGRESS, reason,
                             physical_id=stack_id, resource_type=STACK_TYPE,

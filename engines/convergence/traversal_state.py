@@ -6,13 +6,19 @@ the path's API calls."""
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from engines.convergence.graph import Graph
 from engines.core.models import Stack
+
+# decoded states kept per process: a stack of thousands of resources has a graph of
+# megabytes, and a handful of traversals run at once in a worker
+CACHED_STATES = 8
 
 
 @dataclass(frozen=True)
@@ -35,7 +41,7 @@ class TraversalState:
     def of(cls, stack: Stack) -> TraversalState:
         return cls.from_json(stack.current_deps)
 
-    def action_of(self, stack: Stack) -> str:
+    def action_of(self, stack: Stack | Any) -> str:
         return self.action or stack.action
 
     def timed_out(self, timeout: float | None) -> bool:
@@ -72,3 +78,32 @@ class TraversalState:
             prev_parameters=data.get("prev_parameters"), started=data.get("started"),
             rollback_pending=bool(data.get("rollback_pending")),
         )
+
+
+class StateCache:
+    """The states of recent traversals, decoded once per process rather than once per
+    check: a traversal's graph and facts never change once it has started (only
+    ``rollback_pending`` does, which checks never read; the path's API calls read it from
+    the stack row). Least recently used entries go first."""
+
+    def __init__(self, size: int = CACHED_STATES) -> None:
+        self.size = size
+        self._states: OrderedDict[str, TraversalState] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, traversal_id: str) -> TraversalState | None:
+        with self._lock:
+            state = self._states.get(traversal_id)
+            if state is not None:
+                self._states.move_to_end(traversal_id)
+            return state
+
+    def put(self, traversal_id: str, state: TraversalState) -> None:
+        with self._lock:
+            self._states[traversal_id] = state
+            self._states.move_to_end(traversal_id)
+            while len(self._states) > self.size:
+                self._states.popitem(last=False)
+
+
+STATES = StateCache()
