@@ -57,6 +57,7 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--all", action="store_true", help="not only the engine's functions")
+    parser.add_argument("--clock", default="wall", choices=("wall", "cpu"))
     args = parser.parse_args()
     directory = Path(tempfile.mkdtemp(prefix="profile-scale-"))
     url = f"sqlite:///{directory}/p.sqlite"
@@ -70,7 +71,7 @@ def main() -> int:
             "max_resources_per_stack": max(args.size, 1000)})
         counts = _count_statements(url)
         ctx = RequestContext("bench")
-        yappi.set_clock_type("wall")
+        yappi.set_clock_type(args.clock)
         with EngineService(conf) as service:
             yappi.start()
             for op in OPERATIONS:

@@ -61,20 +61,22 @@ class StackStatus:
         return self.current_traversal == traversal_id and self.status == IN_PROGRESS
 
 
-_STATUS_COLUMNS = (Stack.id, Stack.current_traversal, Stack.action, Stack.status,
-                   Stack.timeout)
+_STACK = Stack.__table__
+_STATUS = sa.select(_STACK.c.id, _STACK.c.current_traversal, _STACK.c.action,
+                    _STACK.c.status, _STACK.c.timeout).where(_STACK.c.id == sa.bindparam("id"))
+_STATUS_AND_PARAMETERS = _STATUS.add_columns(_STACK.c.parameters)
 
 
 def stack_status(db: Database, stack_id: str, *, parameters: bool = False,
                  session: sa.orm.Session | None = None) -> StackStatus | None:
-    """The stack's status columns now (None once purged); ``parameters`` too if asked."""
-    columns = _STATUS_COLUMNS + ((Stack.parameters,) if parameters else ())
-    query = sa.select(*columns).where(Stack.id == stack_id)
+    """The stack's status columns now (None once purged), its parameters too if asked;
+    in ``session`` if given (to read them in the transaction that holds a lock)."""
+    query = _STATUS_AND_PARAMETERS if parameters else _STATUS
     if session is not None:
-        row = session.execute(query).first()
+        row = session.execute(query, {"id": stack_id}).first()
     else:
-        with db.session() as s:
-            row = s.execute(query).first()
+        with db.connection() as c:
+            row = c.execute(query, {"id": stack_id}).first()
     if row is None:
         return None
     return StackStatus(*row[:5], parameters=row[5] if parameters else None)
@@ -91,9 +93,9 @@ class Traversals:
         state = STATES.get(traversal_id)
         if state is not None:
             return state
-        with self.rt.db.session() as s:
-            row = s.execute(sa.select(Stack.current_deps).where(
-                Stack.id == stack_id, Stack.current_traversal == traversal_id)).first()
+        with self.rt.db.connection() as c:
+            row = c.execute(sa.select(_STACK.c.current_deps).where(
+                _STACK.c.id == stack_id, _STACK.c.current_traversal == traversal_id)).first()
         if row is None:
             return None
         state = TraversalState.from_json(row[0])
@@ -130,8 +132,8 @@ class Traversals:
             prev_id, prev_params = stack.prev_raw_template_id, old.prev_parameters
             if action == UPDATE and stack.status != IN_PROGRESS:
                 prev_id, prev_params = stack.raw_template_id, stack.parameters
-            state = TraversalState(
-                action=action, template_id=template_id, graph=graph,
+            state = TraversalState.new(
+                graph, action=action, template_id=template_id,
                 retain=frozenset(n for n, d in current.resources.items() if d.retained),
                 delete_hooks={n: d.hooks for n, d in current.resources.items()
                               if action == DELETE and d.hooks},

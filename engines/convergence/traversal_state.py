@@ -11,6 +11,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from engines.convergence.graph import Graph
@@ -27,7 +28,9 @@ class TraversalState:
     # was stored, where the stack's own action says it
     action: str | None = None
     template_id: int | None = None  # the target template; None: bring the stack to nothing
-    graph: Graph = field(default_factory=Graph)
+    # the graph as stored; decoded on first use (``graph``), so that reading a flag of a
+    # big stack's traversal (``rollback_pending``) costs no graph
+    graph_json: list[list[Any]] = field(default_factory=list)
     # of the template the stack had when the traversal started: how its resources go
     retain: frozenset[str] = frozenset()  # deletion_policy: Retain
     delete_hooks: Mapping[str, frozenset[str]] = field(default_factory=dict)  # a delete's
@@ -40,6 +43,16 @@ class TraversalState:
     @classmethod
     def of(cls, stack: Stack) -> TraversalState:
         return cls.from_json(stack.current_deps)
+
+    @classmethod
+    def new(cls, graph: Graph, **facts: Any) -> TraversalState:
+        state = cls(graph_json=graph.to_json(), **facts)
+        state.__dict__["graph"] = graph  # already decoded: the cached value of ``graph``
+        return state
+
+    @cached_property
+    def graph(self) -> Graph:
+        return Graph.from_json(self.graph_json)
 
     def action_of(self, stack: Stack | Any) -> str:
         return self.action or stack.action
@@ -58,7 +71,7 @@ class TraversalState:
     def to_json(self) -> dict[str, Any]:
         return {
             "action": self.action, "template_id": self.template_id,
-            "graph": self.graph.to_json(), "retain": sorted(self.retain),
+            "graph": self.graph_json, "retain": sorted(self.retain),
             "delete_hooks": {name: sorted(hooks) for name, hooks in self.delete_hooks.items()},
             "prev_parameters": self.prev_parameters, "started": self.started,
             "rollback_pending": self.rollback_pending,
@@ -71,7 +84,7 @@ class TraversalState:
         data = data or {}
         return cls(
             action=data.get("action"), template_id=data.get("template_id"),
-            graph=Graph.from_json(data.get("graph") or []),
+            graph_json=data.get("graph") or [],
             retain=frozenset(data.get("retain") or ()),
             delete_hooks={name: frozenset(hooks)
                           for name, hooks in (data.get("delete_hooks") or {}).items()},
