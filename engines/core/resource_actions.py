@@ -55,7 +55,10 @@ class ResourceActions:
                    **values: Any) -> None:
         values.update(action=action, status=status, status_reason=reason, updated_at=utcnow())
         with self.rt.db.session() as s:
-            s.execute(sa.update(ResourceRow).where(ResourceRow.id == row.id).values(**values))
+            # on the table, not the mapped class: no ORM synchronisation of a session
+            # that holds no objects, for the write every state change makes
+            table = ResourceRow.__table__
+            s.execute(sa.update(table).where(table.c.id == row.id).values(**values))
             for key, value in values.items():
                 setattr(row, key, value)
             events.emit(s, self.stack_id, row.name, action, status, reason,
