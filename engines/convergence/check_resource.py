@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from oslo_log import log as logging
@@ -93,6 +93,67 @@ def rows_named(db: Database, stack_id: str, name: str) -> list[Resource]:
             Resource.stack_id == stack_id, Resource.name == name).order_by(Resource.id)))
 
 
+class RowRef(NamedTuple):
+    """What a check needs to know of a row before it holds the lock (its id, its name,
+    whether it was replaced), read without loading the row."""
+
+    id: int
+    name: str
+    replaced_by: int | None
+
+
+_R = Resource.__table__
+_REF = sa.select(_R.c.id, _R.c.name, _R.c.replaced_by)
+_CURRENT = (_REF.where(_R.c.stack_id == sa.bindparam("stack"), _R.c.name == sa.bindparam("name"),
+                       _R.c.replaced_by.is_(None))
+            .order_by(_R.c.id.desc()).limit(1))
+_BY_ID = _REF.where(_R.c.id == sa.bindparam("id"))
+
+
+def current_ref(db: Database, stack_id: str, name: str) -> RowRef | None:
+    """The newest row that stands for ``name`` (not replaced), if any."""
+    with db.connection() as c:
+        row = c.execute(_CURRENT, {"stack": stack_id, "name": name}).first()
+    return RowRef(*row) if row else None
+
+
+def ref_by_id(db: Database, resource_id: int) -> RowRef | None:
+    with db.connection() as c:
+        row = c.execute(_BY_ID, {"id": resource_id}).first()
+    return RowRef(*row) if row else None
+
+
+def referenced_attributes(template: Template) -> frozenset[str]:
+    """Names of the resources whose attributes some resource of ``template`` reads
+    (``get_attr``): a check sends a resource's attributes on only if they are wanted,
+    since reading them costs a look at the cloud. Computed once per template."""
+    found = _REFERENCED.get(id(template))
+    if found is not None and found[0] is template:
+        return found[1]
+    names: set[str] = set()
+
+    def walk(snippet: Any) -> None:
+        if isinstance(snippet, dict):
+            for fn, args in snippet.items():
+                if fn == "get_attr" and isinstance(args, list) and args:
+                    names.add(str(args[0]))
+                walk(args)
+        elif isinstance(snippet, list):
+            for item in snippet:
+                walk(item)
+
+    for defn in template.resources.values():
+        walk(defn.properties)
+    result = frozenset(names)
+    if len(_REFERENCED) > 64:
+        _REFERENCED.clear()
+    _REFERENCED[id(template)] = (template, result)
+    return result
+
+
+_REFERENCED: dict[int, tuple[Template, frozenset[str]]] = {}
+
+
 def row_by_id(db: Database, resource_id: int) -> Resource | None:
     with db.session() as s:
         return s.get(Resource, resource_id)
@@ -153,7 +214,7 @@ class CheckResource:
             return row, stack_status(self.rt.db, stack_id, session=s)
 
     @contextlib.contextmanager
-    def locked(self, row: Resource, stack_id: str, traversal_id: str,
+    def locked(self, row: Resource | RowRef, stack_id: str, traversal_id: str,
                still_current: StillCurrent | None = None) -> Iterator[Locking]:
         """Hold ``row``'s lock (breaking a dead engine's); raise Locked if a live one has it.
         Yields the row as read under the lock and where to put what the release writes
@@ -182,7 +243,7 @@ class CheckResource:
             self._release(locking, stack_id, traversal_id, row)
 
     def _release(self, locking: Locking, stack_id: str, traversal_id: str,
-                 row: Resource) -> None:
+                 row: Resource | RowRef) -> None:
         @retry_on_race()  # a release lost to a deadlock would leave it locked
         def release() -> StackStatus | None:
             with self.rt.db.session() as s:
@@ -199,12 +260,11 @@ class CheckResource:
                actions: ResourceActions) -> dict[str, Any]:
         defn = template.resources[name]
         still_current = self.still_current(stack_id, traversal_id)
-        current = [r for r in rows_named(self.rt.db, stack_id, name) if r.replaced_by is None]
-        if not current:
+        ref: Resource | RowRef | None = current_ref(self.rt.db, stack_id, name)
+        if ref is None:
             still_current()
-        row = current[-1] if current else stack_store.add_resource(
-            self.rt.db, stack_id, name, defn.concrete_type)
-        with self.locked(row, stack_id, traversal_id, still_current) as lock:
+            ref = stack_store.add_resource(self.rt.db, stack_id, name, defn.concrete_type)
+        with self.locked(ref, stack_id, traversal_id, still_current) as lock:
             # converge asks still_current first of all, answered by what was read with the
             # lock: a newer traversal cannot pass this resource any more until it is released
             row = converge.converge(actions, template, lock.row, InputLookup(data),
@@ -217,8 +277,9 @@ class CheckResource:
                 lock.values.update(values)  # written with the release
             else:  # a new copy or one brought back: a row of its own, released already
                 stack_store.update_resource(self.rt.db, row.id, **values)
+        wanted = name in referenced_attributes(template)
         return {"id": row.id, "physical_id": row.physical_resource_id,
-                "attrs": actions.attributes(row)}
+                "attrs": actions.attributes(row) if wanted else {}}
 
     # -- clean-up node ----------------------------------------------------------------------
     def cleanup(self, stack_id: str, traversal_id: str, template: Template | None,
@@ -226,15 +287,15 @@ class CheckResource:
                 actions: ResourceActions) -> dict[str, Any]:
         """Delete this copy unless it is (again) the current one of a resource the target
         template keeps."""
-        def wanted(row: Resource) -> bool:
+        def wanted(row: Resource | RowRef) -> bool:
             return (template is not None and row.name in template.resources
                     and row.replaced_by is None)
 
-        row = row_by_id(self.rt.db, row_id)
-        if row is None or wanted(row):
+        ref = ref_by_id(self.rt.db, row_id)
+        if ref is None or wanted(ref):
             return {}
         still_current = self.still_current(stack_id, traversal_id)
-        with self.locked(row, stack_id, traversal_id, still_current) as lock:
+        with self.locked(ref, stack_id, traversal_id, still_current) as lock:
             row = lock.row
             if row is None or wanted(row):  # a rollback brought it back meanwhile
                 return {}

@@ -8,10 +8,19 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from oslo_log import log as logging
 
 from engines.convergence import sync_point
-from engines.convergence.graph import BARRIER, Graph, Node, cleanup_entity, key, parse_key
+from engines.convergence.graph import (
+    BARRIER,
+    Graph,
+    Node,
+    cleanup_entity,
+    cleanup_row_id,
+    key,
+    parse_key,
+)
 from engines.convergence.traversal import StackStatus, Traversals, stack_status
 from engines.core.models import Resource
 from engines.core.runtime import Runtime
@@ -34,26 +43,55 @@ def propagate(rt: Runtime, traversals: Traversals, stack_id: str, traversal_id: 
               template_id: int | None, graph: Graph, node: Node,
               output: dict[str, Any]) -> None:
     """``node`` of ``traversal_id`` is done with ``output``: move the traversal on, if it is
-    still the stack's current one."""
+    still the stack's current one.
+
+    A successor that would do nothing is passed here instead of being sent to a worker:
+    the barrier, and the clean-up of a row that is the current one of a resource the
+    target template keeps (``nothing_to_clean``), which is every row of an update that
+    replaces nothing. Sending them would cost a message and a check each, and half the
+    checks of an update."""
     stack = stack_status(rt.db, stack_id)
     if stack is None or not stack.runs(traversal_id):
         return
-    sender = key(node)
-    for successor in graph.successors(node):
-        if successor == BARRIER:
-            if sync_point.count(rt.db, stack_id, traversal_id, BARRIER[0], BARRIER[1], sender,
-                                len(graph.requires[BARRIER])):
-                traversals.cast(stack_id, traversal_id, template_id, BARRIER[0], BARRIER[1],
-                                {})
-            continue
-        inputs = sync_point.sync(rt.db, traversal_id, successor[0], successor[1],
-                                 sender, output, graph.required_keys(successor))
-        if inputs is not None:
-            traversals.cast(stack_id, traversal_id, template_id, successor[0],
-                            successor[1], update_outputs(inputs))
-    if graph.is_root(node) and sync_point.count(rt.db, stack_id, traversal_id, stack_id,
-                                                True, sender, len(graph.roots())):
-        traversals.complete(stack_id, traversal_id)
+    done = [(node, output)]
+    while done:
+        node, output = done.pop()
+        sender = key(node)
+        for successor in graph.successors(node):
+            if successor == BARRIER:
+                if sync_point.count(rt.db, stack_id, traversal_id, BARRIER[0], BARRIER[1],
+                                    sender, len(graph.requires[BARRIER])):
+                    done.append((BARRIER, {}))
+                continue
+            inputs = sync_point.sync(rt.db, traversal_id, successor[0], successor[1],
+                                     sender, output, graph.required_keys(successor))
+            if inputs is None:
+                continue
+            if nothing_to_clean(rt, graph, successor):
+                done.append((successor, {}))
+            else:
+                traversals.cast(stack_id, traversal_id, template_id, successor[0],
+                                successor[1], update_outputs(inputs))
+        if graph.is_root(node) and sync_point.count(rt.db, stack_id, traversal_id, stack_id,
+                                                    True, sender, len(graph.roots())):
+            traversals.complete(stack_id, traversal_id)
+
+
+_REPLACED_BY = sa.select(Resource.__table__.c.replaced_by).where(
+    Resource.__table__.c.id == sa.bindparam("id"))
+
+
+def nothing_to_clean(rt: Runtime, graph: Graph, node: Node) -> bool:
+    """A clean-up node whose check would find nothing to do, as the check decides it
+    (``CheckResource.cleanup``): its row is gone, or is the current copy of a resource of
+    the target template (whose names are the graph's update nodes). Every update node is
+    done before any clean-up starts, so what is read now is what the check would read."""
+    if node[1] or node == BARRIER:
+        return False
+    name = node[0].rsplit("#", 1)[0]
+    with rt.db.connection() as c:
+        row = c.execute(_REPLACED_BY, {"id": cleanup_row_id(node[0])}).first()
+    return row is None or (row.replaced_by is None and (name, True) in graph.requires)
 
 
 def retrigger_if_superseded(rt: Runtime, traversals: Traversals, stack_id: str,
