@@ -57,7 +57,9 @@ def measure(engine: str, size: int, url: str, threads: int
         "database.connection": url, "poll_interval": 0.01,
         "convergence_engine": engine == CONVERGENCE,
         "legacy_action_threads": threads, "convergence_worker_threads": threads,
-        "max_resources_per_stack": max(size, 1000)})
+        "max_resources_per_stack": max(size, 1000),
+        # a 10,000-resource template is over the default size limit
+        "max_template_size": max(size * 200, 524288)})
     ctx = RequestContext("bench")
     per_resource, cpu = {}, {}
     with EngineService(conf) as service:

@@ -11,7 +11,7 @@ one of a resource the target template keeps.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -64,13 +64,15 @@ class StillCurrent:
 
 
 class Locking:
-    """A held lock: the row as read under it, and the columns the release writes with it
-    (``values``, set once the check's work is done)."""
+    """A held lock: the row as read under it, and what the release writes with it, in its
+    transaction (set once the check's work is done): ``values`` for the row's columns,
+    ``also`` for statements of their own."""
 
     def __init__(self, row: Resource) -> None:
         self.row = row
         self.row_id = row.id
         self.values: dict[str, Any] = {}
+        self.also: list[Callable[[sa.orm.Session], None]] = []
 
 
 class InputLookup:
@@ -249,6 +251,8 @@ class CheckResource:
             with self.rt.db.session() as s:
                 resource_lock.release_in(s, locking.row_id, self.rt.engine_id,
                                          **locking.values)
+                for statement in locking.also:
+                    statement(s)
                 return stack_status(self.rt.db, stack_id, session=s)
         stack = release()
         if stack is not None:
@@ -304,8 +308,9 @@ class CheckResource:
                      traversal_id, row.name, row.id)
             actions.delete(row, state.hooks_for_delete(row.name),
                            retain=row.name in state.retain)
-            with self.rt.db.session() as s:
-                s.execute(sa.update(Resource).where(Resource.replaces == row.id)
-                          .values(replaces=None))
-            actions.forget(row)
+
+            def forget(s: sa.orm.Session, row: Resource = row) -> None:
+                s.execute(sa.update(_R).where(_R.c.replaces == row.id).values(replaces=None))
+                actions.forget(row, s)
+            lock.also.append(forget)  # with the release: one transaction, not three
         return {}

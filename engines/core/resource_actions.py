@@ -183,8 +183,11 @@ class ResourceActions:
             raise ResourceFailure(row.name, DELETE, reason) from exc
         self._set_state(row, DELETE, COMPLETE, "state changed")
 
-    def forget(self, row: ResourceRow) -> None:
-        """Remove a deleted resource's row (and its data)."""
-        with self.rt.db.session() as s:
-            s.execute(sa.delete(ResourceData).where(ResourceData.resource_id == row.id))
-            s.execute(sa.delete(ResourceRow).where(ResourceRow.id == row.id))
+    def forget(self, row: ResourceRow, session: sa.orm.Session | None = None) -> None:
+        """Remove a deleted resource's row (and its data); in ``session`` if given."""
+        if session is None:
+            with self.rt.db.session() as s:
+                self.forget(row, s)
+            return
+        session.execute(sa.delete(ResourceData).where(ResourceData.resource_id == row.id))
+        session.execute(sa.delete(ResourceRow).where(ResourceRow.id == row.id))
