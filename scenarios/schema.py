@@ -65,7 +65,8 @@ DEFS: dict[str, Any] = {
         "enum": ["DualpathError", "ValidationError", "TemplateSizeError", "TooManyResources",
                  "DependencyCycle", "UnknownResourceType", "PropertyError", "ParameterError",
                  "InvalidReference", "NotFound", "ActionInProgress", "InvalidOperation",
-                 "PathNotAvailable", "WaitTimeout", "ResourceFailure", "StackExists"],
+                 "PathNotAvailable", "WaitTimeout", "ResourceFailure", "StackExists",
+                 "EngineOverloaded"],
         "x-error": "an error class of engines/core/errors.py (e.g. ValidationError, "
                    "ParameterError, ActionInProgress)",
     },

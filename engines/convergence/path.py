@@ -62,8 +62,13 @@ class Path(EnginePath):
 
     def create(self, ctx: RequestContext, name: str, request: StackRequest) -> Stack:
         stack = self._store_new_stack(ctx, name, request)
-        self._traversals().start(stack.id, CREATE, stack.raw_template_id, request.parameters,
-                                 reason="Stack creation started", announce=False)
+        try:
+            self._traversals().start(stack.id, CREATE, stack.raw_template_id,
+                                     request.parameters, reason="Stack creation started",
+                                     announce=False)
+        except BaseException:
+            stack_store.discard_new(self.rt.db, stack.id)  # no stack half made
+            raise
         return stack
 
     def update(self, ctx: RequestContext, stack: Stack, request: StackRequest) -> None:

@@ -114,10 +114,17 @@ class Traversals:
         """Start a traversal bringing the stack to ``template_id`` (None: to nothing)."""
         target = self.template(template_id, parameters)
         traversal_id = str(uuid.uuid4())
+        # the template the stack has now, read before the transaction: a second connection
+        # taken while one is held is how a busy pool runs dry
+        with self.rt.db.connection() as c:
+            was = c.execute(sa.select(_STACK.c.raw_template_id, _STACK.c.parameters)
+                            .where(_STACK.c.id == stack_id)).first()
+        current = stored_template(self.rt, was[0], was[1]) if was else None
         with self.rt.db.session() as s:
             stack = s.get(Stack, stack_id, with_for_update=True)
             old = TraversalState.of(stack)
-            current = stored_template(self.rt, stack.raw_template_id, stack.parameters)
+            if current is None or (stack.raw_template_id, stack.parameters) != tuple(was):
+                current = stored_template(self.rt, stack.raw_template_id, stack.parameters)
             rows = list(s.scalars(sa.select(Resource).where(Resource.stack_id == stack_id)))
             existing = {row.id: (row.name, [r for r in row.requires or []
                                             if isinstance(r, int)]) for row in rows}
