@@ -26,6 +26,7 @@ from typing import Any
 
 import yaml
 
+from benchmarks import servers
 from engines.core.context import RequestContext
 from engines.core.errors import EngineOverloaded
 from engines.service import CONVERGENCE, PATH_NAMES, EngineService, new_conf
@@ -163,7 +164,8 @@ def main() -> int:
     args = parser.parse_args()
     reports = []
     for engine in args.engines.split(","):
-        with _database(args.database_url) as url, _workers(args, url, engine) as extra:
+        with servers.database(args.database_url) as url, servers.workers(
+                args.transport_url, url, engine, args.workers) as extra:
             conf = new_conf(**{"database.connection": url, "poll_interval": 0.05,
                                "convergence_engine": engine == CONVERGENCE, **extra})
             with EngineService(conf) as service:
@@ -174,59 +176,6 @@ def main() -> int:
         args.json.write_text(json.dumps(reports, indent=2))
     return 0 if all(r["unhandled_errors"] == 0 and r["lost_updates"] == 0
                     for r in reports) else 1
-
-
-class _database:
-    """A new database per path at head: a SQLite file, or one made on the given server
-    (``--database-url`` names the server; the benchmark never writes into that database)."""
-
-    def __init__(self, server_url: str | None) -> None:
-        self.server_url = server_url
-        self.factory: Any = None
-        self.url: str | None = None
-
-    def __enter__(self) -> str:
-        from harness.infra.databases import DatabaseFactory
-
-        self.factory = DatabaseFactory.prepare(self.server_url)
-        self.url = self.factory.new(f"bench_{time.time_ns()}")
-        return self.url
-
-    def __exit__(self, *exc: object) -> None:
-        from engines.service import dispose_connections
-
-        dispose_connections()
-        if self.url and self.factory.backend != "sqlite":
-            self.factory.drop(self.url)
-        self.factory.close()
-
-
-class _workers:
-    """Convergence worker processes over a shared bus, when asked for."""
-
-    def __init__(self, args: argparse.Namespace, url: str, engine: str) -> None:
-        self.args, self.url, self.engine = args, url, engine
-        self.pool: Any = None
-
-    def __enter__(self) -> dict[str, Any]:
-        if not self.args.transport_url:
-            return {}
-        from engines.processes import WorkerProcesses, isolated_bus
-
-        topic = f"bench-{time.time_ns()}"
-        bus = isolated_bus(topic)  # a bus of its own on the shared broker
-        extra: dict[str, Any] = {"transport_url": self.args.transport_url,
-                                 "convergence_topic": topic, **bus}
-        if self.engine == CONVERGENCE and self.args.workers:
-            self.pool = WorkerProcesses.start(
-                count=self.args.workers, database_url=self.url,
-                transport_url=self.args.transport_url, topic=topic, options=bus)
-            extra["convergence_local_workers"] = 0
-        return extra
-
-    def __exit__(self, *exc: object) -> None:
-        if self.pool is not None:
-            self.pool.stop()
 
 
 if __name__ == "__main__":

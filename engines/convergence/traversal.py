@@ -62,6 +62,7 @@ class StackStatus:
 
 
 _STACK = Stack.__table__
+_RES = Resource.__table__
 _STATUS = sa.select(_STACK.c.id, _STACK.c.current_traversal, _STACK.c.action,
                     _STACK.c.status, _STACK.c.timeout).where(_STACK.c.id == sa.bindparam("id"))
 _STATUS_AND_PARAMETERS = _STATUS.add_columns(_STACK.c.parameters)
@@ -125,16 +126,21 @@ class Traversals:
             old = TraversalState.of(stack)
             if current is None or (stack.raw_template_id, stack.parameters) != tuple(was):
                 current = stored_template(self.rt, stack.raw_template_id, stack.parameters)
-            rows = list(s.scalars(sa.select(Resource).where(Resource.stack_id == stack_id)))
+            # the columns the graph needs, not ORM objects: a stack may have thousands
+            rows = s.execute(sa.select(_RES.c.id, _RES.c.name, _RES.c.requires,
+                                       _RES.c.replaced_by)
+                             .where(_RES.c.stack_id == stack_id)).all()
             existing = {row.id: (row.name, [r for r in row.requires or []
                                             if isinstance(r, int)]) for row in rows}
             template_deps = target.dependencies() if target else {}
             have = {row.name for row in rows if row.replaced_by is None}
-            for name in template_deps:
-                if name not in have:
-                    s.add(Resource(uuid=str(uuid.uuid4()), stack_id=stack_id, name=name,
-                                   type=target.resources[name].concrete_type, action=INIT,
-                                   status=COMPLETE, created_at=utcnow()))
+            now = utcnow()
+            new_rows = [dict(uuid=str(uuid.uuid4()), stack_id=stack_id, name=name,
+                             type=target.resources[name].concrete_type, action=INIT,
+                             status=COMPLETE, created_at=now)
+                        for name in template_deps if name not in have]
+            if new_rows:  # in template order, so ids follow it as they did
+                s.execute(sa.insert(_RES), new_rows)
             graph = Graph.build(template_deps, existing)
             prev_id, prev_params = stack.prev_raw_template_id, old.prev_parameters
             if action == UPDATE and stack.status != IN_PROGRESS:

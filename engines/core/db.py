@@ -65,6 +65,35 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+_WRITERS: dict[str, threading.RLock] = {}  # SQLite file -> its writers in this process
+_DML = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def _queue_writers(engine: sa.Engine, url: str) -> None:
+    """SQLite lets one transaction write at a time; a writer that finds the file locked
+    sleeps in the driver's busy handler (1, 2, 5 ... 100 ms) and tries again, so under
+    contention ready work waits for sleeps rather than for the writer before it. Writers
+    of this process queue on a lock instead, taken at a transaction's first write (when
+    the driver opens it) and given back at its end; other processes still meet
+    busy_timeout. Re-entrant: a second connection of the same thread passes, and meets
+    the database's own lock as before."""
+    lock = _WRITERS.setdefault(url, threading.RLock())
+
+    def before_execute(conn: sa.Connection, cursor: Any, statement: str, *args: Any) -> None:
+        if conn.info.get("writing") or not statement.lstrip()[:7].upper().startswith(_DML):
+            return
+        lock.acquire()
+        conn.info["writing"] = True
+
+    def end(conn: sa.Connection) -> None:
+        if conn.info.pop("writing", False):
+            lock.release()
+
+    event.listen(engine, "before_cursor_execute", before_execute)
+    event.listen(engine, "commit", end)
+    event.listen(engine, "rollback", end)
+
+
 def _create_engine(url: str, budget: PoolBudget, role: str) -> sa.Engine:
     # the engine's own work never gives up waiting for a connection: it is bounded by
     # its threads, and failing it would fail stacks for a busy API
@@ -84,6 +113,7 @@ def _create_engine(url: str, budget: PoolBudget, role: str) -> sa.Engine:
     engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                               **pool)
     event.listen(engine, "connect", _sqlite_pragmas)
+    _queue_writers(engine, url)
     # ... but errors are translated as on the servers, so that callers catch one set
     exc_filters.register_engine(engine)
     return engine
