@@ -13,6 +13,7 @@ import resource
 import shutil
 import tempfile
 import time
+from pathlib import Path
 
 import yaml
 
@@ -67,6 +68,7 @@ def main() -> int:
     parser.add_argument("--width", type=int, default=16)
     parser.add_argument("--depth", type=int, default=4)
     parser.add_argument("--secs", type=float, default=0.2)
+    parser.add_argument("--json", type=Path, help="also write the result here")
     args = parser.parse_args()
     directory = tempfile.mkdtemp()
     template_db = f"{directory}/template.sqlite"
@@ -88,6 +90,8 @@ def main() -> int:
             for op in ("create", "update", "delete")}
         report[shape] = row
     report["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
     return 0
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from engines import cli_worker
 from engines.core.errors import DualpathError, ValidationError
-from harness.cli import db, demo, run, stack
+from harness.cli import bench, db, demo, run, stack
 from reports import cli as reports_cli
 from reports.verdicts import EXIT_AGAINST, EXIT_BAD_INPUT, EXIT_OK
 
@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_parser(sub)
     demo.add_parser(sub)
     run.add_parser(sub)
+    bench.add_parser(sub)
     cli_worker.add_parser(sub)
     reports_cli.add_parsers(sub)
     _inherit_options(parser)
