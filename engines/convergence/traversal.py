@@ -100,7 +100,7 @@ class Traversals:
         if row is None:
             return None
         state = TraversalState.from_json(row[0])
-        STATES.put(traversal_id, state)
+        STATES.put(stack_id, traversal_id, state)
         return state
 
     def template(self, template_id: int | None, parameters: dict[str, Any] | None
@@ -163,7 +163,8 @@ class Traversals:
             if timeout is not None:
                 values["timeout"] = timeout
             s.execute(sa.update(Stack).where(Stack.id == stack_id).values(**values))
-            STATES.put(traversal_id, state)  # the workers of this process need not decode it
+            # the workers of this process need not decode it again
+            STATES.put(stack_id, traversal_id, state)
             if announce:
                 events.emit(s, stack_id, stack.name, action, IN_PROGRESS, reason,
                             physical_id=stack_id, resource_type=STACK_TYPE,

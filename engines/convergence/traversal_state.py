@@ -71,7 +71,7 @@ class TraversalState:
     def to_json(self) -> dict[str, Any]:
         return {
             "action": self.action, "template_id": self.template_id,
-            "graph": self.graph_json, "retain": sorted(self.retain),
+            "graph": self.graph_json or self.graph.to_json(), "retain": sorted(self.retain),
             "delete_hooks": {name: sorted(hooks) for name, hooks in self.delete_hooks.items()},
             "prev_parameters": self.prev_parameters, "started": self.started,
             "rollback_pending": self.rollback_pending,
@@ -97,24 +97,30 @@ class StateCache:
     """The states of recent traversals, decoded once per process rather than once per
     check: a traversal's graph and facts never change once it has started (only
     ``rollback_pending`` does, which checks never read; the path's API calls read it from
-    the stack row). Least recently used entries go first."""
+    the stack row). One traversal per stack is kept (a newer one's checks are all that
+    still count there), least recently used stacks go first; a kept state holds its
+    decoded graph, not the stored form as well."""
 
     def __init__(self, size: int = CACHED_STATES) -> None:
         self.size = size
-        self._states: OrderedDict[str, TraversalState] = OrderedDict()
+        self._states: OrderedDict[str, tuple[str, TraversalState]] = OrderedDict()
         self._lock = threading.Lock()
 
     def get(self, traversal_id: str) -> TraversalState | None:
         with self._lock:
-            state = self._states.get(traversal_id)
-            if state is not None:
-                self._states.move_to_end(traversal_id)
-            return state
+            for stack_id, (kept, state) in self._states.items():
+                if kept == traversal_id:
+                    self._states.move_to_end(stack_id)
+                    return state
+            return None
 
-    def put(self, traversal_id: str, state: TraversalState) -> None:
+    def put(self, stack_id: str, traversal_id: str, state: TraversalState) -> None:
+        graph = state.graph  # decoded now, once; the stored form is dropped below
+        state = dataclasses.replace(state, graph_json=[])
+        state.__dict__["graph"] = graph
         with self._lock:
-            self._states[traversal_id] = state
-            self._states.move_to_end(traversal_id)
+            self._states[stack_id] = (traversal_id, state)
+            self._states.move_to_end(stack_id)
             while len(self._states) > self.size:
                 self._states.popitem(last=False)
 
