@@ -206,7 +206,7 @@ class EngineService:
     # -- observation ----------------------------------------------------------------------
     @_api()
     def show_stack(self, ctx: RequestContext, stack_id: str) -> dict[str, Any]:
-        stack = stack_store.get(self.rt.db, stack_id, ctx.project_id)
+        stack = stack_store.get(self.rt.db, stack_id, ctx.project_id, traversal_state=False)
         view = snapshot.stack_view(self.rt, stack)
         view["busy"] = self._is_busy(stack)
         return view
@@ -245,7 +245,8 @@ class EngineService:
                    ) -> dict[str, Any]:
         """Wait until the stack's operation is over (terminal state, nothing running)."""
         def done() -> dict[str, Any] | None:
-            stack = stack_store.get(self.rt.db, stack_id, ctx.project_id)
+            stack = stack_store.get(self.rt.db, stack_id, ctx.project_id,
+                                    traversal_state=False)
             if is_terminal(stack.status) and not self._is_busy(stack):
                 return snapshot.stack_view(self.rt, stack)
             return None

@@ -102,11 +102,17 @@ class Path(EnginePath):
                                   current_deps=state.with_rollback_pending().to_json())
         self._traversals().rollback(stack.id, "Stack ROLLBACK started")
 
+    def _rollback_pending(self, stack_id: str) -> bool:
+        # read here, not from the caller's row: a polling caller's row leaves the graph out
+        with self.rt.db.session() as s:
+            deps = s.scalar(sa.select(Stack.current_deps).where(Stack.id == stack_id))
+        return TraversalState.from_json(deps).rollback_pending
+
     def is_busy(self, stack: Stack) -> bool:
         """Running, about to roll back, or with work still in flight: a failed traversal
         stops moving on, but what its workers hold finishes (as legacy's scheduler lets
         running tasks end before it releases the stack lock)."""
-        if stack.status == IN_PROGRESS or TraversalState.of(stack).rollback_pending:
+        if stack.status == IN_PROGRESS or self._rollback_pending(stack.id):
             return True
         with self.rt.db.session() as s:
             return s.scalar(sa.select(Resource.id).where(

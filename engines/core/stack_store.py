@@ -69,9 +69,13 @@ def create(db: Database, *, name: str, project_id: str, template: dict, environm
 
 
 def get(db: Database, stack_id: str, project_id: str | None = None,
-        include_deleted: bool = True) -> Stack:
+        include_deleted: bool = True, *, traversal_state: bool = True) -> Stack:
+    """The stack; without its ``current_deps`` (a convergence traversal's graph, which
+    grows with the stack) when ``traversal_state`` is false: what an API call that polls
+    reads, so that a poll costs the same whatever the stack's size."""
+    options = [] if traversal_state else [sa.orm.defer(Stack.current_deps, raiseload=True)]
     with db.session() as s:
-        stack = s.get(Stack, stack_id)
+        stack = s.get(Stack, stack_id, options=options)
     if (stack is None or stack.backup
             or (project_id is not None and stack.project_id != project_id)
             or (not include_deleted and stack.deleted_at is not None)):
