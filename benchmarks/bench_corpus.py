@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
 
 from harness.experiment import runner
 from scenarios.loader import corpus_root
@@ -21,6 +22,7 @@ def main() -> int:
     parser.add_argument("-j", "--jobs", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--scenario", default=None)
+    parser.add_argument("--json", type=Path, help="also write the result here")
     args = parser.parse_args()
     started = time.perf_counter()
     root = corpus_root()
@@ -39,6 +41,8 @@ def main() -> int:
             "parity", "expected-divergence", "path-specific", "unexpected-divergence",
             "failed", "error")},
     }
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
     # a time measured on a run that is not at parity measures the wrong thing
     return runner.exit_code(data)

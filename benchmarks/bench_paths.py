@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
+import shutil
 import tempfile
 import time
-import tracemalloc
+from pathlib import Path
 
 import yaml
 
@@ -66,6 +68,7 @@ def main() -> int:
     parser.add_argument("--width", type=int, default=16)
     parser.add_argument("--depth", type=int, default=4)
     parser.add_argument("--secs", type=float, default=0.2)
+    parser.add_argument("--json", type=Path, help="also write the result here")
     args = parser.parse_args()
     directory = tempfile.mkdtemp()
     template_db = f"{directory}/template.sqlite"
@@ -76,19 +79,19 @@ def main() -> int:
         row: dict[str, object] = {"critical_path_s": round(floor, 2)}
         for engine in ("legacy", "convergence"):
             url = f"sqlite:///{directory}/{shape}-{engine}.sqlite"
-            import shutil
             shutil.copyfile(template_db, url[len("sqlite:///"):])
-            tracemalloc.start()
+            # no tracemalloc here: it slows every Python line several times over, and
+            # what it would add to the makespan is the tracer's, not the engine's
             timings = measure(engine, template, url)
-            peak = tracemalloc.get_traced_memory()[1]
-            tracemalloc.stop()
             row[engine] = {op: {"s": round(t, 3), "vs_critical_path": round(t / floor, 2)}
                            for op, t in timings.items()}
-            row[engine]["peak_python_mib"] = round(peak / 2**20, 1)
         row["convergence_vs_legacy"] = {
             op: round(row["convergence"][op]["s"] / row["legacy"][op]["s"], 2)
             for op in ("create", "update", "delete")}
         report[shape] = row
+    report["peak_rss_mib"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+    if args.json:
+        args.json.write_text(json.dumps(report, indent=2))
     print(json.dumps(report, indent=2))
     return 0
 

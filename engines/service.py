@@ -4,17 +4,24 @@ configuration, which is read exactly once: when a stack is created."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import importlib
 import threading
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from typing import Any, TypeVar
 
 from oslo_config import cfg
 
 from engines.core import config, db, hooks, snapshot, stack_store, waiting
 from engines.core.config import database_url, new_conf
 from engines.core.context import RequestContext
-from engines.core.errors import InvalidOperation, PathNotAvailable, ValidationError
+from engines.core.errors import (
+    EngineOverloaded,
+    InvalidOperation,
+    PathNotAvailable,
+    ValidationError,
+)
 from engines.core.liveness import Heartbeat
 from engines.core.models import Stack
 from engines.core.path import CONVERGENCE, LEGACY, PATH_NAMES, EnginePath, StackRequest
@@ -29,6 +36,23 @@ from engines.observe import CloudView
 __all__ = ["CONVERGENCE", "HOOK_TYPES", "LEGACY", "PATH_NAMES", "CloudView", "EngineService",
            "database_url", "dispose_connections", "ensure_schema", "new_conf", "safe_url",
            "schema_drift"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _api(operation: bool = False) -> Callable[[F], F]:
+    """A call of the API: its statements use the API's connection pool (db.serving_api);
+    an ``operation`` (one that changes stacks) is admitted first, so that an engine asked
+    for more than it can take answers EngineOverloaded before it stores anything."""
+    def decorate(fn: F) -> F:
+        @functools.wraps(fn)
+        def call(self: EngineService, *args: Any, **kwargs: Any) -> Any:
+            admitted = self._admitted() if operation else contextlib.nullcontext()
+            with db.serving_api(), admitted:
+                return fn(self, *args, **kwargs)
+        return call  # type: ignore[return-value]
+    return decorate
+
 
 # each path is a plug-in of its own; a build without one refuses its stacks loudly
 PATH_MODULES = {LEGACY: "engines.legacy.path", CONVERGENCE: "engines.convergence.path"}
@@ -57,6 +81,7 @@ class EngineService:
         self._started = False
         self._lock = threading.Lock()
         self.rt.nested = ServiceNestedStacks(self)
+        self._operations = threading.BoundedSemaphore(self.conf.max_concurrent_operations)
         if start:
             self.start()
 
@@ -111,6 +136,18 @@ class EngineService:
         self.rt.reality.inject_fault(logical_name, action, times=times, latency=latency,
                                      stack_id=stack_id, message=message)
 
+    @contextlib.contextmanager
+    def _admitted(self) -> Iterator[None]:
+        wait = self.rt.db.budget.timeout
+        if not self._operations.acquire(timeout=wait):
+            raise EngineOverloaded(
+                f"the engine is overloaded: {self.conf.max_concurrent_operations} stack "
+                f"operations were under way for {wait:g}s; nothing was changed, try again")
+        try:
+            yield
+        finally:
+            self._operations.release()
+
     # -- dispatch -------------------------------------------------------------------------
     def _path_named(self, name: str) -> EnginePath:
         path = self._paths.get(name)
@@ -151,6 +188,7 @@ class EngineService:
                             int(timeout) if timeout else self.conf.stack_action_timeout)
 
     # -- operations -----------------------------------------------------------------------
+    @_api(operation=True)
     def create_stack(self, ctx: RequestContext, name: str, template: Any,
                      environment: Any = None, parameters: dict[str, Any] | None = None, *,
                      disable_rollback: bool = False, timeout: int | None = None,
@@ -167,6 +205,7 @@ class EngineService:
         refuse_nested_on(path.name, request.template)
         return path.create(ctx, name, request).id
 
+    @_api(operation=True)
     def update_stack(self, ctx: RequestContext, stack_id: str, template: Any,
                      environment: Any = None, parameters: dict[str, Any] | None = None, *,
                      disable_rollback: bool | None = None, timeout: int | None = None,
@@ -180,15 +219,18 @@ class EngineService:
         refuse_nested_on(path.name, request.template)
         path.update(ctx, stack, request)
 
+    @_api(operation=True)
     def delete_stack(self, ctx: RequestContext, stack_id: str) -> None:
         stack = stack_store.get(self.rt.db, stack_id, ctx.project_id, include_deleted=False)
         self._path_of(stack).delete(ctx, stack)
 
+    @_api(operation=True)
     def rollback_stack(self, ctx: RequestContext, stack_id: str) -> None:
         """Cancel an in-progress update and return to the previous template."""
         stack = stack_store.get(self.rt.db, stack_id, ctx.project_id, include_deleted=False)
         self._path_of(stack).rollback(ctx, stack)
 
+    @_api(operation=True)
     def cancel_stack(self, ctx: RequestContext, stack_id: str, rollback: bool = True) -> None:
         """Stop the stack's create or update in progress; its running resource actions
         are cancelled (<ACTION>_FAILED "<ACTION> cancelled"). With ``rollback`` the stack
@@ -198,6 +240,7 @@ class EngineService:
         stack = stack_store.get(self.rt.db, stack_id, ctx.project_id, include_deleted=False)
         self._path_of(stack).cancel(ctx, stack, rollback)
 
+    @_api(operation=True)
     def signal_hook(self, ctx: RequestContext, stack_id: str, resource_name: str,
                     hook: str) -> str:
         """Release ``hook`` of ``resource_name``; returns what happened (a pause whose
@@ -207,23 +250,28 @@ class EngineService:
         return hooks.signal(self.rt.db, stack.id, resource_name, hook, self.rt.engine_id)
 
     # -- observation ----------------------------------------------------------------------
+    @_api()
     def show_stack(self, ctx: RequestContext, stack_id: str) -> dict[str, Any]:
-        stack = stack_store.get(self.rt.db, stack_id, ctx.project_id)
+        stack = stack_store.get(self.rt.db, stack_id, ctx.project_id, traversal_state=False)
         view = snapshot.stack_view(self.rt, stack)
         view["busy"] = self._is_busy(stack)
         return view
 
+    @_api()
     def find_stack(self, ctx: RequestContext, name_or_id: str) -> str:
         return stack_store.find(self.rt.db, ctx.project_id, name_or_id).id
 
+    @_api()
     def list_stacks(self, ctx: RequestContext) -> list[dict[str, Any]]:
         return [snapshot.stack_view(self.rt, s, outputs=False)
                 for s in stack_store.list_live(self.rt.db, ctx.project_id)]
 
+    @_api()
     def list_resources(self, ctx: RequestContext, stack_id: str) -> list[dict[str, Any]]:
         stack = stack_store.get(self.rt.db, stack_id, ctx.project_id)
         return snapshot.resources_view(self.rt, stack)
 
+    @_api()
     def list_events(self, ctx: RequestContext, stack_id: str) -> list[dict[str, Any]]:
         stack = stack_store.get(self.rt.db, stack_id, ctx.project_id)
         return snapshot.events_view(self.rt, stack)
@@ -238,16 +286,19 @@ class EngineService:
         return waiting.wait_until(predicate, timeout=timeout, interval=self.rt.poll_interval,
                                   what=what)
 
+    @_api()
     def wait_stack(self, ctx: RequestContext, stack_id: str, timeout: float = 60.0
                    ) -> dict[str, Any]:
         """Wait until the stack's operation is over (terminal state, nothing running)."""
         def done() -> dict[str, Any] | None:
-            stack = stack_store.get(self.rt.db, stack_id, ctx.project_id)
+            stack = stack_store.get(self.rt.db, stack_id, ctx.project_id,
+                                    traversal_state=False)
             if is_terminal(stack.status) and not self._is_busy(stack):
                 return snapshot.stack_view(self.rt, stack)
             return None
         return self.wait_until(done, timeout, f"stack {stack_id} to finish")
 
+    @_api()
     def wait_resource(self, ctx: RequestContext, stack_id: str, name: str, *,
                       status: str | None = None, hook: str | None = None,
                       timeout: float = 60.0) -> dict[str, Any]:

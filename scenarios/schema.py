@@ -67,7 +67,8 @@ DEFS: dict[str, Any] = {
                  "DependencyCycle", "UnknownResourceType", "PropertyError", "ParameterError",
                  "InvalidReference", "NotFound", "ActionInProgress", "InvalidOperation",
                  "PathNotAvailable", "WaitTimeout", "ResourceFailure", "StackExists",
-                 "ImmutableParameterModified", "ResourceActionRestricted"],
+                 "ImmutableParameterModified", "ResourceActionRestricted",
+                 "EngineOverloaded"],
         "x-error": "an error class of engines/core/errors.py (e.g. ValidationError, "
                    "ParameterError, ActionInProgress)",
     },

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from oslo_log import log as logging
 
 from engines.convergence import propagate, resource_lock
-from engines.convergence.traversal import Traversals, stack_row
+from engines.convergence.traversal import StackStatus, Traversals, stack_status
 from engines.convergence.traversal_state import TraversalState
 from engines.core import converge, stack_store
-from engines.core.db import Database
+from engines.core.db import Database, retry_on_race
 from engines.core.liveness import is_alive
 from engines.core.models import Resource
 from engines.core.resource_actions import ResourceActions
@@ -33,6 +33,46 @@ LOG = logging.getLogger(__name__)
 
 class Locked(Exception):  # noqa: N818 - control flow
     """Another worker holds the resource; it will re-send this check when it is done."""
+
+
+class StillCurrent:
+    """Asked before each step of a check that writes: a traversal superseded since the
+    check was sent may have been passed by its successor already (a rollback that went by
+    this resource), and what the stale check did then would stay. Raises Superseded.
+
+    The first question after the resource's lock was taken is answered by what the check
+    read in the transaction that took it (``vouch``): nothing can have changed that matters
+    since, as a newer traversal cannot pass the resource while the lock is held."""
+
+    def __init__(self, db: Database, stack_id: str, traversal_id: str) -> None:
+        self.db = db
+        self.stack_id = stack_id
+        self.traversal_id = traversal_id
+        self._vouched: tuple[StackStatus | None] | None = None
+
+    def vouch(self, stack: StackStatus | None) -> None:
+        self._vouched = (stack,)
+
+    def __call__(self) -> None:
+        if self._vouched is not None:
+            (stack,), self._vouched = self._vouched, None
+        else:
+            stack = stack_status(self.db, self.stack_id)
+        if stack is None or stack.current_traversal != self.traversal_id:
+            raise converge.Superseded(
+                f"traversal {self.traversal_id} of stack {self.stack_id} was superseded")
+
+
+class Locking:
+    """A held lock: the row as read under it, and what the release writes with it, in its
+    transaction (set once the check's work is done): ``values`` for the row's columns,
+    ``also`` for statements of their own."""
+
+    def __init__(self, row: Resource) -> None:
+        self.row = row
+        self.row_id = row.id
+        self.values: dict[str, Any] = {}
+        self.also: list[Callable[[sa.orm.Session], None]] = []
 
 
 class InputLookup:
@@ -53,6 +93,67 @@ def rows_named(db: Database, stack_id: str, name: str) -> list[Resource]:
     with db.session() as s:
         return list(s.scalars(sa.select(Resource).where(
             Resource.stack_id == stack_id, Resource.name == name).order_by(Resource.id)))
+
+
+class RowRef(NamedTuple):
+    """What a check needs to know of a row before it holds the lock (its id, its name,
+    whether it was replaced), read without loading the row."""
+
+    id: int
+    name: str
+    replaced_by: int | None
+
+
+_R = Resource.__table__
+_REF = sa.select(_R.c.id, _R.c.name, _R.c.replaced_by)
+_CURRENT = (_REF.where(_R.c.stack_id == sa.bindparam("stack"), _R.c.name == sa.bindparam("name"),
+                       _R.c.replaced_by.is_(None))
+            .order_by(_R.c.id.desc()).limit(1))
+_BY_ID = _REF.where(_R.c.id == sa.bindparam("id"))
+
+
+def current_ref(db: Database, stack_id: str, name: str) -> RowRef | None:
+    """The newest row that stands for ``name`` (not replaced), if any."""
+    with db.connection() as c:
+        row = c.execute(_CURRENT, {"stack": stack_id, "name": name}).first()
+    return RowRef(*row) if row else None
+
+
+def ref_by_id(db: Database, resource_id: int) -> RowRef | None:
+    with db.connection() as c:
+        row = c.execute(_BY_ID, {"id": resource_id}).first()
+    return RowRef(*row) if row else None
+
+
+def referenced_attributes(template: Template) -> frozenset[str]:
+    """Names of the resources whose attributes some resource of ``template`` reads
+    (``get_attr``): a check sends a resource's attributes on only if they are wanted,
+    since reading them costs a look at the cloud. Computed once per template."""
+    found = _REFERENCED.get(id(template))
+    if found is not None and found[0] is template:
+        return found[1]
+    names: set[str] = set()
+
+    def walk(snippet: Any) -> None:
+        if isinstance(snippet, dict):
+            for fn, args in snippet.items():
+                if fn == "get_attr" and isinstance(args, list) and args:
+                    names.add(str(args[0]))
+                walk(args)
+        elif isinstance(snippet, list):
+            for item in snippet:
+                walk(item)
+
+    for defn in template.resources.values():
+        walk(defn.properties)
+    result = frozenset(names)
+    if len(_REFERENCED) > 64:
+        _REFERENCED.clear()
+    _REFERENCED[id(template)] = (template, result)
+    return result
+
+
+_REFERENCED: dict[int, tuple[Template, frozenset[str]]] = {}
 
 
 def row_by_id(db: Database, resource_id: int) -> Resource | None:
@@ -101,37 +202,61 @@ class CheckResource:
         self.rt = rt
         self.traversals = traversals
 
-    def still_current(self, stack_id: str, traversal_id: str) -> Callable[[], None]:
-        """A check asks this before each step that writes: a traversal superseded since
-        the check was sent may have been passed by its successor already (a rollback
-        that went by this resource), and what the stale check did then would stay."""
-        def check() -> None:
-            stack = stack_row(self.rt.db, stack_id)
-            if stack is None or stack.current_traversal != traversal_id:
-                raise converge.Superseded(
-                    f"traversal {traversal_id} of stack {stack_id} was superseded")
-        return check
+    def still_current(self, stack_id: str, traversal_id: str) -> StillCurrent:
+        return StillCurrent(self.rt.db, stack_id, traversal_id)
+
+    def _take(self, resource_id: int, stack_id: str
+              ) -> tuple[Resource, StackStatus | None] | None:
+        """Take the lock and read, under it, the row and the stack's status: one
+        transaction. None if another engine holds the lock (or the row is gone)."""
+        with self.rt.db.session() as s:
+            if not resource_lock.acquire_in(s, resource_id, self.rt.engine_id):
+                return None
+            row = s.get(Resource, resource_id)
+            return row, stack_status(self.rt.db, stack_id, session=s)
 
     @contextlib.contextmanager
-    def locked(self, row: Resource, stack_id: str, traversal_id: str) -> Iterator[None]:
+    def locked(self, row: Resource | RowRef, stack_id: str, traversal_id: str,
+               still_current: StillCurrent | None = None) -> Iterator[Locking]:
         """Hold ``row``'s lock (breaking a dead engine's); raise Locked if a live one has it.
-        On release, a newer traversal's checks that gave up on the lock are sent again."""
-        if not resource_lock.try_acquire(self.rt.db, row.id, self.rt.engine_id):
+        Yields the row as read under the lock and where to put what the release writes
+        with it. On release, a newer traversal's checks that gave up on the lock are sent
+        again."""
+        taken = self._take(row.id, stack_id)
+        if taken is None:
             holder = resource_lock.holder(self.rt.db, row.id)
             if holder and not is_alive(self.rt.db, holder, self.rt.conf.service_stale_after):
                 resource_lock.break_lock(self.rt.db, row.id, holder)
-            if not resource_lock.try_acquire(self.rt.db, row.id, self.rt.engine_id):
-                # resource_lock logs the refusal; this says which traversal gave up
-                LOG.debug("stack %s: resource %s (id %s) is held by engine %s; traversal %s "
-                          "leaves it to the holder", stack_id, row.name, row.id, holder,
-                          traversal_id)
+                taken = self._take(row.id, stack_id)
+            if taken is None:
+                LOG.info("stack %s: lock of resource %s (id %s) refused to engine %s: held "
+                         "by %s; traversal %s leaves it to the holder", stack_id, row.name,
+                         row.id, self.rt.engine_id, holder, traversal_id)
                 raise Locked(row.name)
+        fresh, stack = taken
+        LOG.debug("stack %s: engine %s took the lock of resource %s (id %s)", stack_id,
+                  self.rt.engine_id, row.name, row.id)
+        if still_current is not None:
+            still_current.vouch(stack)
+        locking = Locking(fresh)
         try:
-            yield
+            yield locking
         finally:
-            resource_lock.release(self.rt.db, row.id, self.rt.engine_id)
-            propagate.retrigger_if_superseded(self.rt, self.traversals, stack_id,
-                                              traversal_id, row)
+            self._release(locking, stack_id, traversal_id, row)
+
+    def _release(self, locking: Locking, stack_id: str, traversal_id: str,
+                 row: Resource | RowRef) -> None:
+        @retry_on_race()  # a release lost to a deadlock would leave it locked
+        def release() -> StackStatus | None:
+            with self.rt.db.session() as s:
+                resource_lock.release_in(s, locking.row_id, self.rt.engine_id,
+                                         **locking.values)
+                for statement in locking.also:
+                    statement(s)
+                return stack_status(self.rt.db, stack_id, session=s)
+        stack = release()
+        if stack is not None:
+            propagate.resend_waiting(self.rt, self.traversals, stack, traversal_id, row)
 
     # -- update node ------------------------------------------------------------------------
     def update(self, stack_id: str, traversal_id: str, template_id: int | None,
@@ -139,24 +264,26 @@ class CheckResource:
                actions: ResourceActions) -> dict[str, Any]:
         defn = template.resources[name]
         still_current = self.still_current(stack_id, traversal_id)
-        current = [r for r in rows_named(self.rt.db, stack_id, name) if r.replaced_by is None]
-        if not current:
+        ref: Resource | RowRef | None = current_ref(self.rt.db, stack_id, name)
+        if ref is None:
             still_current()
-        row = current[-1] if current else stack_store.add_resource(
-            self.rt.db, stack_id, name, defn.concrete_type)
-        with self.locked(row, stack_id, traversal_id):
-            row = row_by_id(self.rt.db, row.id)
-            # converge asks still_current first of all, now that the lock is held: a
-            # newer traversal cannot pass this resource any more until it is released
-            row = converge.converge(actions, template, row, InputLookup(data),
+            ref = stack_store.add_resource(self.rt.db, stack_id, name, defn.concrete_type)
+        with self.locked(ref, stack_id, traversal_id, still_current) as lock:
+            # converge asks still_current first of all, answered by what was read with the
+            # lock: a newer traversal cannot pass this resource any more until it is released
+            row = converge.converge(actions, template, lock.row, InputLookup(data),
                                     ReplacedRows(self.rt, stack_id), still_current).row
             # the rows it was made against, so clean-ups can be ordered copy by copy
             required = sorted(data[dep]["id"] for dep in defn.requires
                               if "id" in data.get(dep, {}))
-            stack_store.update_resource(self.rt.db, row.id, requires=required,
-                                        current_template_id=template_id)
+            values = dict(requires=required, current_template_id=template_id)
+            if row.id == lock.row_id:
+                lock.values.update(values)  # written with the release
+            else:  # a new copy or one brought back: a row of its own, released already
+                stack_store.update_resource(self.rt.db, row.id, **values)
+        wanted = name in referenced_attributes(template)
         return {"id": row.id, "physical_id": row.physical_resource_id,
-                "attrs": actions.attributes(row)}
+                "attrs": actions.attributes(row) if wanted else {}}
 
     # -- clean-up node ----------------------------------------------------------------------
     def cleanup(self, stack_id: str, traversal_id: str, template: Template | None,
@@ -164,23 +291,25 @@ class CheckResource:
                 actions: ResourceActions) -> dict[str, Any]:
         """Delete this copy unless it is (again) the current one of a resource the target
         template keeps."""
-        def wanted(row: Resource) -> bool:
+        def wanted(row: Resource | RowRef) -> bool:
             return (template is not None and row.name in template.resources
                     and row.replaced_by is None)
 
-        row = row_by_id(self.rt.db, row_id)
-        if row is None or wanted(row):
+        ref = ref_by_id(self.rt.db, row_id)
+        if ref is None or wanted(ref):
             return {}
-        with self.locked(row, stack_id, traversal_id):
-            row = row_by_id(self.rt.db, row_id)
+        still_current = self.still_current(stack_id, traversal_id)
+        with self.locked(ref, stack_id, traversal_id, still_current) as lock:
+            row = lock.row
             if row is None or wanted(row):  # a rollback brought it back meanwhile
                 return {}
-            self.still_current(stack_id, traversal_id)()
+            still_current()
             LOG.info("stack %s: traversal %s cleans up resource %s (id %s)", stack_id,
                      traversal_id, row.name, row.id)
             actions.delete(row, retain=row.name in state.retain)
-            with self.rt.db.session() as s:
-                s.execute(sa.update(Resource).where(Resource.replaces == row.id)
-                          .values(replaces=None))
-            actions.forget(row)
+
+            def forget(s: sa.orm.Session, row: Resource = row) -> None:
+                s.execute(sa.update(_R).where(_R.c.replaces == row.id).values(replaces=None))
+                actions.forget(row, s)
+            lock.also.append(forget)  # with the release: one transaction, not three
         return {}

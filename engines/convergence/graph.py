@@ -7,15 +7,19 @@ with different dependants, so ordering their deletion by name can only be wrong 
 replacement that turned a dependency around (B needed A; now A needs B) the two
 generations ask for opposite orders, and a by-name graph has a cycle and never starts.
 Clean-up nodes run after every update node, so that a failure during the update phase
-always finds the old copies still there for a rollback to bring back: they all wait for one
-barrier node that waits for every update node (n + m sync-point writes rather than n * m);
-among themselves a row is cleaned up only after every row that required it.
+always finds the old copies still there for a rollback to bring back: they all wait,
+directly or through each other, for one barrier node that waits, directly or through each
+other, for every update node (at most n + m sync-point writes rather than n * m); among
+themselves a row is cleaned up only after every row that required it. The barrier and the
+stack's own completion count their inputs rather than collect them (``sync_point.count``):
+their in-degree can be the whole stack.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from oslo_log import log as logging
@@ -57,20 +61,29 @@ class Graph:
         ``existing``: row id -> (name, ids of the rows it required when last made or
         updated), for every stored row."""
         requires: dict[Node, set[Node]] = {}
-        updates = [(name, True) for name in template_deps]
         for name, deps in template_deps.items():
             requires[(name, True)] = {(d, True) for d in deps if d in template_deps}
         nodes = {rid: (cleanup_entity(name, rid), False) for rid, (name, _) in existing.items()}
-        if updates and nodes:
-            requires[BARRIER] = set(updates)
         for node in nodes.values():
-            requires[node] = {BARRIER} if updates else set()
+            requires[node] = set()
         for rid, (_, deps) in existing.items():
             for dep in deps:
                 if dep in nodes and dep != rid:
                     # the dependency's clean-up waits for its dependant's
                     requires[nodes[dep]].add(nodes[rid])
-        return cls(_without_loops(Dependencies(requires)))
+        deps = _without_loops(Dependencies(requires))
+        if not (template_deps and nodes):
+            return cls(deps)
+        # Only the edges the order needs: every update node comes before an update node
+        # nothing waits for, and every clean-up after a clean-up that waits for no other;
+        # so the barrier waits for the former and the latter wait for the barrier, and
+        # the rest follows. Fewer edges, fewer sync-point writes: n + m at most.
+        with_barrier: dict[Node, set[Node]] = {n: set(r) for n, r in deps.items()}
+        with_barrier[BARRIER] = {n for n in deps.roots() if n[1]}
+        for node in nodes.values():
+            if not with_barrier[node]:
+                with_barrier[node].add(BARRIER)
+        return cls(Dependencies(with_barrier))
 
     @property
     def nodes(self) -> list[Node]:
@@ -85,7 +98,22 @@ class Graph:
 
     def roots(self) -> list[Node]:
         """Nodes nothing waits for: the stack node waits for these."""
-        return self.requires.roots()
+        return list(self._roots)
+
+    @cached_property
+    def _roots(self) -> tuple[Node, ...]:
+        return tuple(self.requires.roots())
+
+    @cached_property
+    def _root_set(self) -> frozenset[Node]:
+        return frozenset(self._roots)
+
+    def is_root(self, node: Node) -> bool:
+        return node in self._root_set
+
+    def required_keys(self, node: Node) -> set[str]:
+        """The sync-point keys of what ``node`` waits for."""
+        return {key(r) for r in self.requires[node]}
 
     def to_json(self) -> list[list[Any]]:
         return [[key(n), sorted(key(r) for r in reqs)] for n, reqs in self.requires.items()]

@@ -62,8 +62,13 @@ class Path(EnginePath):
 
     def create(self, ctx: RequestContext, name: str, request: StackRequest) -> Stack:
         stack = self._store_new_stack(ctx, name, request)
-        self._traversals().start(stack.id, CREATE, stack.raw_template_id, request.parameters,
-                                 reason="Stack creation started", announce=False)
+        try:
+            self._traversals().start(stack.id, CREATE, stack.raw_template_id,
+                                     request.parameters, reason="Stack creation started",
+                                     announce=False)
+        except BaseException:
+            stack_store.discard_new(self.rt.db, stack.id)  # no stack half made
+            raise
         return stack
 
     def update(self, ctx: RequestContext, stack: Stack, request: StackRequest) -> None:
@@ -105,11 +110,17 @@ class Path(EnginePath):
             raise InvalidOperation(f"stack {stack.id}: its {action.lower()} is no longer "
                                    "in progress: nothing to cancel")
 
+    def _rollback_pending(self, stack_id: str) -> bool:
+        # read here, not from the caller's row: a polling caller's row leaves the graph out
+        with self.rt.db.session() as s:
+            deps = s.scalar(sa.select(Stack.current_deps).where(Stack.id == stack_id))
+        return TraversalState.from_json(deps).rollback_pending
+
     def is_busy(self, stack: Stack) -> bool:
         """Running, about to roll back, or with work still in flight: a failed traversal
         stops moving on, but what its workers hold finishes (as legacy's scheduler lets
         running tasks end before it releases the stack lock)."""
-        if stack.status == IN_PROGRESS or TraversalState.of(stack).rollback_pending:
+        if stack.status == IN_PROGRESS or self._rollback_pending(stack.id):
             return True
         with self.rt.db.session() as s:
             return s.scalar(sa.select(Resource.id).where(

@@ -8,12 +8,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from oslo_log import log as logging
 
 from engines.convergence import sync_point
-from engines.convergence.graph import Graph, Node, cleanup_entity, key, parse_key
-from engines.convergence.traversal import Traversals, stack_row
-from engines.convergence.traversal_state import TraversalState
+from engines.convergence.graph import (
+    BARRIER,
+    Graph,
+    Node,
+    cleanup_entity,
+    cleanup_row_id,
+    key,
+    parse_key,
+)
+from engines.convergence.traversal import StackStatus, Traversals, stack_status
 from engines.core.models import Resource
 from engines.core.runtime import Runtime
 from engines.core.status import IN_PROGRESS
@@ -35,25 +43,55 @@ def propagate(rt: Runtime, traversals: Traversals, stack_id: str, traversal_id: 
               template_id: int | None, graph: Graph, node: Node,
               output: dict[str, Any]) -> None:
     """``node`` of ``traversal_id`` is done with ``output``: move the traversal on, if it is
-    still the stack's current one."""
-    stack = stack_row(rt.db, stack_id)
-    if (stack is None or stack.current_traversal != traversal_id
-            or stack.status != IN_PROGRESS):
+    still the stack's current one.
+
+    A successor that would do nothing is passed here instead of being sent to a worker:
+    the barrier, and the clean-up of a row that is the current one of a resource the
+    target template keeps (``nothing_to_clean``), which is every row of an update that
+    replaces nothing. Sending them would cost a message and a check each, and half the
+    checks of an update."""
+    stack = stack_status(rt.db, stack_id)
+    if stack is None or not stack.runs(traversal_id):
         return
-    sender = key(node)
-    for successor in graph.successors(node):
-        required = {key(r) for r in graph.requires[successor]}
-        inputs = sync_point.sync(rt.db, traversal_id, successor[0], successor[1],
-                                 sender, output, required)
-        if inputs is not None:
-            traversals.cast(stack_id, traversal_id, template_id, successor[0],
-                            successor[1], update_outputs(inputs))
-    roots = graph.roots()
-    if node in roots:
-        inputs = sync_point.sync(rt.db, traversal_id, stack_id, True, sender, {},
-                                 {key(r) for r in roots})
-        if inputs is not None:
+    done = [(node, output)]
+    while done:
+        node, output = done.pop()
+        sender = key(node)
+        for successor in graph.successors(node):
+            if successor == BARRIER:
+                if sync_point.count(rt.db, stack_id, traversal_id, BARRIER[0], BARRIER[1],
+                                    sender, len(graph.requires[BARRIER])):
+                    done.append((BARRIER, {}))
+                continue
+            inputs = sync_point.sync(rt.db, traversal_id, successor[0], successor[1],
+                                     sender, output, graph.required_keys(successor))
+            if inputs is None:
+                continue
+            if nothing_to_clean(rt, graph, successor):
+                done.append((successor, {}))
+            else:
+                traversals.cast(stack_id, traversal_id, template_id, successor[0],
+                                successor[1], update_outputs(inputs))
+        if graph.is_root(node) and sync_point.count(rt.db, stack_id, traversal_id, stack_id,
+                                                    True, sender, len(graph.roots())):
             traversals.complete(stack_id, traversal_id)
+
+
+_REPLACED_BY = sa.select(Resource.__table__.c.replaced_by).where(
+    Resource.__table__.c.id == sa.bindparam("id"))
+
+
+def nothing_to_clean(rt: Runtime, graph: Graph, node: Node) -> bool:
+    """A clean-up node whose check would find nothing to do, as the check decides it
+    (``CheckResource.cleanup``): its row is gone, or is the current copy of a resource of
+    the target template (whose names are the graph's update nodes). Every update node is
+    done before any clean-up starts, so what is read now is what the check would read."""
+    if node[1] or node == BARRIER:
+        return False
+    name = node[0].rsplit("#", 1)[0]
+    with rt.db.connection() as c:
+        row = c.execute(_REPLACED_BY, {"id": cleanup_row_id(node[0])}).first()
+    return row is None or (row.replaced_by is None and (name, True) in graph.requires)
 
 
 def retrigger_if_superseded(rt: Runtime, traversals: Traversals, stack_id: str,
@@ -62,21 +100,30 @@ def retrigger_if_superseded(rt: Runtime, traversals: Traversals, stack_id: str,
     checks of this resource (update or clean-up) may have found the lock taken and given
     up; send again those whose inputs are all in. A check sent twice finds nothing left
     to do the second time."""
-    stack = stack_row(rt.db, stack_id)
-    if (stack is None or stack.current_traversal in (None, traversal_id)
-            or stack.status != IN_PROGRESS):
+    stack = stack_status(rt.db, stack_id)
+    if stack is not None:
+        resend_waiting(rt, traversals, stack, traversal_id, row)
+
+
+def resend_waiting(rt: Runtime, traversals: Traversals, stack: StackStatus,
+                   traversal_id: str, row: Resource) -> None:
+    """``retrigger_if_superseded`` with the stack's status as read when ``row`` was
+    released (in the same transaction)."""
+    if stack.current_traversal in (None, traversal_id) or stack.status != IN_PROGRESS:
         return
-    state = TraversalState.of(stack)
+    current = stack.current_traversal
+    state = traversals.state(stack.id, current)
+    if state is None:
+        return  # superseded again meanwhile: the newest one finds the lock free
     graph = state.graph
     for waiting in ((row.name, True), (cleanup_entity(row.name, row.id), False)):
         if waiting not in graph.requires:
             continue
-        required = {key(r) for r in graph.requires[waiting]}
-        inputs = sync_point.inputs_if_complete(rt.db, stack.current_traversal,
-                                               waiting[0], waiting[1], required)
+        inputs = sync_point.inputs_if_complete(rt.db, current, waiting[0], waiting[1],
+                                               graph.required_keys(waiting))
         if inputs is not None:
             LOG.info("stack %s: resource %s (id %s) released by superseded traversal %s; "
-                     "re-sending %s of traversal %s", stack_id, row.name, row.id,
-                     traversal_id, key(waiting), stack.current_traversal)
-            traversals.cast(stack_id, stack.current_traversal, state.template_id,
-                            waiting[0], waiting[1], update_outputs(inputs))
+                     "re-sending %s of traversal %s", stack.id, row.name, row.id,
+                     traversal_id, key(waiting), current)
+            traversals.cast(stack.id, current, state.template_id, waiting[0], waiting[1],
+                            update_outputs(inputs))

@@ -49,12 +49,28 @@ def release(db: Database, resource_id: int, engine_id: str) -> bool:
         return release_in(s, resource_id, engine_id)
 
 
-def release_in(session: sa.orm.Session, resource_id: int, engine_id: str) -> bool:
-    """Release within the caller's transaction, with whatever else must change with it."""
+_T = Resource.__table__
+
+
+def acquire_in(session: sa.orm.Session, resource_id: int, engine_id: str) -> bool:
+    """Take the lock within the caller's transaction, in one statement: the row is written
+    only if no engine holds it, which the database decides atomically (on the servers a
+    rival's update waits for this transaction and then finds the lock taken). The caller
+    reads what it needs in the same transaction, under the lock."""
+    return bool(session.execute(
+        sa.update(_T).where(_T.c.id == resource_id, _T.c.engine_id.is_(None))
+        .values(engine_id=engine_id, atomic_key=sa.func.coalesce(_T.c.atomic_key, 0) + 1)
+    ).rowcount)
+
+
+def release_in(session: sa.orm.Session, resource_id: int, engine_id: str,
+               **values: object) -> bool:
+    """Release within the caller's transaction, with whatever else must change with it
+    (``values``: columns written in the same statement, only if the lock was held)."""
     released = bool(session.execute(
-        sa.update(Resource).where(Resource.id == resource_id, Resource.engine_id == engine_id)
-        .values(engine_id=None,
-                atomic_key=sa.func.coalesce(Resource.atomic_key, 0) + 1)).rowcount)
+        sa.update(_T).where(_T.c.id == resource_id, _T.c.engine_id == engine_id)
+        .values(engine_id=None, atomic_key=sa.func.coalesce(_T.c.atomic_key, 0) + 1,
+                **values)).rowcount)
     if released:
         LOG.debug("engine %s released the lock of resource id %s", engine_id, resource_id)
     return released

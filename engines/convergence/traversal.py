@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
@@ -15,7 +16,7 @@ from oslo_log import log as logging
 from engines.convergence import sync_point
 from engines.convergence.graph import Graph
 from engines.convergence.messaging import WorkerClient
-from engines.convergence.traversal_state import TraversalState
+from engines.convergence.traversal_state import STATES, TraversalState
 from engines.core import events, hooks, stack_store
 from engines.core.db import Database
 from engines.core.models import RawTemplate, Resource, Stack, utcnow
@@ -38,15 +39,72 @@ LOG = logging.getLogger(__name__)
 
 
 def stack_row(db: Database, stack_id: str) -> Stack | None:
-    """The stack as it is now (None once purged): what a check compares its traversal to."""
+    """The whole stack row as it is now (None once purged), graph included: for the
+    operations' own steps, never for each check."""
     with db.session() as s:
         return s.get(Stack, stack_id)
+
+
+@dataclass(frozen=True)
+class StackStatus:
+    """The few stack columns a check compares its traversal to: read with a column select,
+    so that a check never loads the graph, whose size grows with the stack."""
+
+    id: str
+    current_traversal: str | None
+    action: str
+    status: str
+    timeout: int | None
+    disable_rollback: bool
+    parameters: dict[str, Any] | None
+
+    def runs(self, traversal_id: str) -> bool:
+        """``traversal_id`` is the stack's current one and still in progress."""
+        return self.current_traversal == traversal_id and self.status == IN_PROGRESS
+
+
+_STACK = Stack.__table__
+_RES = Resource.__table__
+_STATUS = sa.select(_STACK.c.id, _STACK.c.current_traversal, _STACK.c.action,
+                    _STACK.c.status, _STACK.c.timeout,
+                    _STACK.c.disable_rollback).where(_STACK.c.id == sa.bindparam("id"))
+_STATUS_AND_PARAMETERS = _STATUS.add_columns(_STACK.c.parameters)
+
+
+def stack_status(db: Database, stack_id: str, *, parameters: bool = False,
+                 session: sa.orm.Session | None = None) -> StackStatus | None:
+    """The stack's status columns now (None once purged), its parameters too if asked;
+    in ``session`` if given (to read them in the transaction that holds a lock)."""
+    query = _STATUS_AND_PARAMETERS if parameters else _STATUS
+    if session is not None:
+        row = session.execute(query, {"id": stack_id}).first()
+    else:
+        with db.connection() as c:
+            row = c.execute(query, {"id": stack_id}).first()
+    if row is None:
+        return None
+    return StackStatus(*row[:6], parameters=row[6] if parameters else None)
 
 
 class Traversals:
     def __init__(self, rt: Runtime, client: WorkerClient) -> None:
         self.rt = rt
         self.client = client
+
+    def state(self, stack_id: str, traversal_id: str) -> TraversalState | None:
+        """The state of ``traversal_id`` (None once it is no longer the stack's current
+        one), decoded once per process: it does not change while the traversal runs."""
+        state = STATES.get(traversal_id)
+        if state is not None:
+            return state
+        with self.rt.db.connection() as c:
+            row = c.execute(sa.select(_STACK.c.current_deps).where(
+                _STACK.c.id == stack_id, _STACK.c.current_traversal == traversal_id)).first()
+        if row is None:
+            return None
+        state = TraversalState.from_json(row[0])
+        STATES.put(stack_id, traversal_id, state)
+        return state
 
     def template(self, template_id: int | None, parameters: dict[str, Any] | None
                  ) -> Template | None:
@@ -62,26 +120,38 @@ class Traversals:
         cancelled (a delete, a user rollback), not let finish (a plain update)."""
         target = self.template(template_id, parameters)
         traversal_id = str(uuid.uuid4())
+        # the template the stack has now, read before the transaction: a second connection
+        # taken while one is held is how a busy pool runs dry
+        with self.rt.db.connection() as c:
+            was = c.execute(sa.select(_STACK.c.raw_template_id, _STACK.c.parameters)
+                            .where(_STACK.c.id == stack_id)).first()
+        current = stored_template(self.rt, was[0], was[1]) if was else None
         with self.rt.db.session() as s:
             stack = s.get(Stack, stack_id, with_for_update=True)
             old = TraversalState.of(stack)
-            current = stored_template(self.rt, stack.raw_template_id, stack.parameters)
-            rows = list(s.scalars(sa.select(Resource).where(Resource.stack_id == stack_id)))
+            if current is None or (stack.raw_template_id, stack.parameters) != tuple(was):
+                current = stored_template(self.rt, stack.raw_template_id, stack.parameters)
+            # the columns the graph needs, not ORM objects: a stack may have thousands
+            rows = s.execute(sa.select(_RES.c.id, _RES.c.name, _RES.c.requires,
+                                       _RES.c.replaced_by)
+                             .where(_RES.c.stack_id == stack_id)).all()
             existing = {row.id: (row.name, [r for r in row.requires or []
                                             if isinstance(r, int)]) for row in rows}
             template_deps = target.dependencies() if target else {}
             have = {row.name for row in rows if row.replaced_by is None}
-            for name in template_deps:
-                if name not in have:
-                    s.add(Resource(uuid=str(uuid.uuid4()), stack_id=stack_id, name=name,
-                                   type=target.resources[name].concrete_type, action=INIT,
-                                   status=COMPLETE, created_at=utcnow()))
+            now = utcnow()
+            new_rows = [dict(uuid=str(uuid.uuid4()), stack_id=stack_id, name=name,
+                             type=target.resources[name].concrete_type, action=INIT,
+                             status=COMPLETE, created_at=now)
+                        for name in template_deps if name not in have]
+            if new_rows:  # in template order, so ids follow it as they did
+                s.execute(sa.insert(_RES), new_rows)
             graph = Graph.build(template_deps, existing)
             prev_id, prev_params = stack.prev_raw_template_id, old.prev_parameters
             if action == UPDATE and stack.status != IN_PROGRESS:
                 prev_id, prev_params = stack.raw_template_id, stack.parameters
-            state = TraversalState(
-                action=action, template_id=template_id, graph=graph,
+            state = TraversalState.new(
+                graph, action=action, template_id=template_id,
                 retain=frozenset(n for n, d in current.resources.items() if d.retained),
                 hooks=(target or current).environment.hooks,
                 stop_epoch=old.stop_epoch + int(stops_running),
@@ -98,6 +168,8 @@ class Traversals:
             if timeout is not None:
                 values["timeout"] = timeout
             s.execute(sa.update(Stack).where(Stack.id == stack_id).values(**values))
+            # the workers of this process need not decode it again
+            STATES.put(stack_id, traversal_id, state)
             if announce:
                 events.emit(s, stack_id, stack.name, action, IN_PROGRESS, reason,
                             physical_id=stack_id, resource_type=STACK_TYPE,

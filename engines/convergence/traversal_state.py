@@ -6,13 +6,20 @@ the path's API calls."""
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from engines.convergence.graph import Graph
 from engines.core.models import Stack
+
+# decoded states kept per process: a stack of thousands of resources has a graph of
+# megabytes, and a handful of traversals run at once in a worker
+CACHED_STATES = 8
 
 
 @dataclass(frozen=True)
@@ -21,7 +28,9 @@ class TraversalState:
     # was stored, where the stack's own action says it
     action: str | None = None
     template_id: int | None = None  # the target template; None: bring the stack to nothing
-    graph: Graph = field(default_factory=Graph)
+    # the graph as stored; decoded on first use (``graph``), so that reading a flag of a
+    # big stack's traversal (``rollback_pending``) costs no graph
+    graph_json: list[list[Any]] = field(default_factory=list)
     # of the template the stack had when the traversal started: how its resources go
     retain: frozenset[str] = frozenset()  # deletion_policy: Retain
     # the hooks the operation runs with (resource name or wildcard -> hook types): its
@@ -40,7 +49,17 @@ class TraversalState:
     def of(cls, stack: Stack) -> TraversalState:
         return cls.from_json(stack.current_deps)
 
-    def action_of(self, stack: Stack) -> str:
+    @classmethod
+    def new(cls, graph: Graph, **facts: Any) -> TraversalState:
+        state = cls(graph_json=graph.to_json(), **facts)
+        state.__dict__["graph"] = graph  # already decoded: the cached value of ``graph``
+        return state
+
+    @cached_property
+    def graph(self) -> Graph:
+        return Graph.from_json(self.graph_json)
+
+    def action_of(self, stack: Stack | Any) -> str:
         return self.action or stack.action
 
     def timed_out(self, timeout: float | None) -> bool:
@@ -54,7 +73,7 @@ class TraversalState:
     def to_json(self) -> dict[str, Any]:
         return {
             "action": self.action, "template_id": self.template_id,
-            "graph": self.graph.to_json(), "retain": sorted(self.retain),
+            "graph": self.graph_json or self.graph.to_json(), "retain": sorted(self.retain),
             "hooks": {name: sorted(hooks) for name, hooks in self.hooks.items()},
             "stop_epoch": self.stop_epoch,
             "prev_parameters": self.prev_parameters, "started": self.started,
@@ -68,7 +87,7 @@ class TraversalState:
         data = data or {}
         return cls(
             action=data.get("action"), template_id=data.get("template_id"),
-            graph=Graph.from_json(data.get("graph") or []),
+            graph_json=data.get("graph") or [],
             retain=frozenset(data.get("retain") or ()),
             hooks={name: frozenset(hooks)
                    for name, hooks in (data.get("hooks") or data.get("delete_hooks")
@@ -77,3 +96,38 @@ class TraversalState:
             prev_parameters=data.get("prev_parameters"), started=data.get("started"),
             rollback_pending=bool(data.get("rollback_pending")),
         )
+
+
+class StateCache:
+    """The states of recent traversals, decoded once per process rather than once per
+    check: a traversal's graph and facts never change once it has started (only
+    ``rollback_pending`` does, which checks never read; the path's API calls read it from
+    the stack row). One traversal per stack is kept (a newer one's checks are all that
+    still count there), least recently used stacks go first; a kept state holds its
+    decoded graph, not the stored form as well."""
+
+    def __init__(self, size: int = CACHED_STATES) -> None:
+        self.size = size
+        self._states: OrderedDict[str, tuple[str, TraversalState]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, traversal_id: str) -> TraversalState | None:
+        with self._lock:
+            for stack_id, (kept, state) in self._states.items():
+                if kept == traversal_id:
+                    self._states.move_to_end(stack_id)
+                    return state
+            return None
+
+    def put(self, stack_id: str, traversal_id: str, state: TraversalState) -> None:
+        graph = state.graph  # decoded now, once; the stored form is dropped below
+        state = dataclasses.replace(state, graph_json=[])
+        state.__dict__["graph"] = graph
+        with self._lock:
+            self._states[stack_id] = (traversal_id, state)
+            self._states.move_to_end(stack_id)
+            while len(self._states) > self.size:
+                self._states.popitem(last=False)
+
+
+STATES = StateCache()

@@ -19,14 +19,13 @@ from engines.convergence import propagate
 from engines.convergence.check_resource import CheckResource, Locked, row_by_id
 from engines.convergence.graph import BARRIER, Graph, Node, cleanup_row_id
 from engines.convergence.interruption import Interruption, rolls_back_on_timeout
-from engines.convergence.traversal import Traversals, stack_row
+from engines.convergence.traversal import Traversals, stack_status
 from engines.convergence.traversal_state import TraversalState
 from engines.core.converge import Superseded
 from engines.core.errors import Cancelled, ResourceFailure
 from engines.core.models import Resource
 from engines.core.resource_actions import ResourceActions
 from engines.core.runtime import Runtime
-from engines.core.status import IN_PROGRESS
 from engines.core.template import Template
 
 LOG = logging.getLogger(__name__)
@@ -59,13 +58,13 @@ class Worker:
 
     def _check(self, stack_id: str, traversal_id: str, template_id: int | None, name: str,
                is_update: bool, data: dict[str, Any]) -> None:
-        stack = stack_row(self.rt.db, stack_id)
-        if (stack is None or stack.current_traversal != traversal_id
-                or stack.status != IN_PROGRESS):
+        # the few columns a check needs, and the traversal's graph decoded once per process
+        stack = stack_status(self.rt.db, stack_id, parameters=True)
+        state = self.traversals.state(stack_id, traversal_id) if stack is not None else None
+        if stack is None or state is None or not stack.runs(traversal_id):
             LOG.debug("stack %s: check of %s dropped: traversal %s is not current",
                       stack_id, name, traversal_id)
             return
-        state = TraversalState.of(stack)
         action = state.action_of(stack)
         if state.timed_out(stack.timeout):
             self.traversals.stop(stack_id, traversal_id, f"Stack {action} timed out",

@@ -12,10 +12,14 @@ import logging
 import os
 import threading
 import warnings
+from typing import TYPE_CHECKING
 
 from oslo_config import cfg
 from oslo_db import options as db_options
 from oslo_log import log as oslo_log
+
+if TYPE_CHECKING:
+    from engines.core.db import PoolBudget
 
 DEFAULT_STATE_PATH = os.environ.get("DUALPATH_STATE", os.path.join(os.getcwd(), "state"))
 
@@ -93,6 +97,14 @@ engine_opts = [
         help="Seconds between two looks at the database while waiting for a hook or a lock.",
     ),
     cfg.IntOpt(
+        "max_concurrent_operations",
+        default=32,
+        min=1,
+        help="Stack operations (create, update, delete, rollback, signal) one engine "
+        "accepts at once. A call beyond waits up to [database] pool_timeout for its turn, "
+        "then fails with EngineOverloaded, having changed nothing: try it again.",
+    ),
+    cfg.IntOpt(
         "stack_action_timeout",
         default=3600,
         min=1,
@@ -119,7 +131,10 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     """Register every dualpath option on ``conf`` (idempotent)."""
     conf.register_opts(engine_opts)
     conf.register_opts(convergence_opts)
-    db_options.set_defaults(conf, connection=DEFAULT_CONNECTION)
+    # oslo.db's pool options, with a budget a 2-core host and a default PostgreSQL
+    # (100 connections) can give an engine and two workers: see pool_budget
+    db_options.set_defaults(conf, connection=DEFAULT_CONNECTION, max_pool_size=5,
+                            max_overflow=10, pool_timeout=30)
     register_messaging_opts(conf)
     register_logging_opts(conf)
 
@@ -229,6 +244,17 @@ def new_conf(config_files: list[str] | None = None, **overrides: object) -> cfg.
             group, name = name.split(".", 1)
         conf.set_override(name, value, group=group)
     return conf
+
+
+def pool_budget(conf: cfg.ConfigOpts) -> PoolBudget:
+    """``[database] max_pool_size``, ``max_overflow`` and ``pool_timeout``: the connections
+    of each of a process's two pools (API calls; the engine's own work)."""
+    from engines.core.db import PoolBudget
+
+    db = conf.database
+    return PoolBudget(size=db.max_pool_size if db.max_pool_size is not None else 5,
+                      overflow=db.max_overflow if db.max_overflow is not None else 10,
+                      timeout=float(db.pool_timeout if db.pool_timeout is not None else 30))
 
 
 def database_url(conf: cfg.ConfigOpts) -> str:

@@ -8,17 +8,37 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
+import sqlalchemy.exc as sa_exc
 from oslo_db import api as oslo_db_api
 from oslo_db.sqlalchemy import engines as oslo_engines
 from oslo_db.sqlalchemy import exc_filters
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-_ENGINES: dict[str, sa.Engine] = {}
+from engines.core.errors import EngineOverloaded
+
+_ENGINES: dict[tuple[str, str], sa.Engine] = {}
 _LOCK = threading.Lock()
+_ROLE = threading.local()  # which pool this thread's statements take a connection from
+
+API, BACKGROUND = "api", "background"
+
+
+@dataclass(frozen=True)
+class PoolBudget:
+    """Connections one process may hold to a database, per pool: ``[database]
+    max_pool_size`` kept open, ``max_overflow`` more when busy, ``pool_timeout`` seconds
+    an API call waits for one before the engine answers EngineOverloaded. The engine's
+    own work (convergence workers, legacy operations, heartbeats) has a pool of the same
+    size of its own and waits as long as it takes, so neither can starve the other."""
+
+    size: int = 5
+    overflow: int = 10
+    timeout: float = 30.0
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -45,38 +65,110 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def _create_engine(url: str) -> sa.Engine:
+_WRITERS: dict[str, threading.RLock] = {}  # SQLite file -> its writers in this process
+_DML = ("INSERT", "UPDATE", "DELETE", "REPLACE")
+
+
+def _queue_writers(engine: sa.Engine, url: str) -> None:
+    """SQLite lets one transaction write at a time; a writer that finds the file locked
+    sleeps in the driver's busy handler (1, 2, 5 ... 100 ms) and tries again, so under
+    contention ready work waits for sleeps rather than for the writer before it. Writers
+    of this process queue on a lock instead, taken at a transaction's first write (when
+    the driver opens it) and given back at its end; other processes still meet
+    busy_timeout. Re-entrant: a second connection of the same thread passes, and meets
+    the database's own lock as before."""
+    lock = _WRITERS.setdefault(url, threading.RLock())
+
+    def before_execute(conn: sa.Connection, cursor: Any, statement: str, *args: Any) -> None:
+        if conn.info.get("writing") or not statement.lstrip()[:7].upper().startswith(_DML):
+            return
+        lock.acquire()
+        conn.info["writing"] = True
+
+    def end(conn: sa.Connection) -> None:
+        if conn.info.pop("writing", False):
+            lock.release()
+
+    event.listen(engine, "before_cursor_execute", before_execute)
+    event.listen(engine, "commit", end)
+    event.listen(engine, "rollback", end)
+
+
+def _create_engine(url: str, budget: PoolBudget, role: str) -> sa.Engine:
+    # the engine's own work never gives up waiting for a connection: it is bounded by
+    # its threads, and failing it would fail stacks for a busy API
+    timeout = budget.timeout if role == API else 24 * 3600.0
     if not url.startswith("sqlite"):
         return oslo_engines.create_engine(
-            url, max_retries=3, retry_interval=1, max_pool_size=20, max_overflow=20)
+            url, max_retries=3, retry_interval=1, max_pool_size=budget.size,
+            max_overflow=budget.overflow, pool_timeout=timeout)
     # Not oslo.db's create_engine on SQLite: it makes every transaction open with a
     # deferred BEGIN, so a transaction that read before it writes fails at once ("database
     # is locked", busy_timeout does not apply) when another thread wrote in between. The
     # driver's own transactions start at the first write and queue behind busy_timeout.
-    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+    pool: dict[str, Any] = {}
+    if ":memory:" not in url and url not in ("sqlite://", "sqlite:///"):
+        pool = dict(pool_size=budget.size, max_overflow=budget.overflow,
+                    pool_timeout=timeout)
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                              **pool)
     event.listen(engine, "connect", _sqlite_pragmas)
+    _queue_writers(engine, url)
     # ... but errors are translated as on the servers, so that callers catch one set
     exc_filters.register_engine(engine)
     return engine
 
 
-def get_engine(url: str) -> sa.Engine:
-    """The process-wide engine for ``url`` (created on first use)."""
+def get_engine(url: str, budget: PoolBudget | None = None, role: str = BACKGROUND
+               ) -> sa.Engine:
+    """The process-wide engine for ``url`` and ``role`` (created on first use, with the
+    first budget asked for)."""
     with _LOCK:
-        engine = _ENGINES.get(url)
+        engine = _ENGINES.get((url, role))
         if engine is None:
-            engine = _ENGINES[url] = _create_engine(url)
+            engine = _ENGINES[(url, role)] = _create_engine(url, budget or PoolBudget(), role)
         return engine
 
 
 def dispose(url: str | None = None) -> None:
-    """Close pooled connections (all engines, or the one for ``url``)."""
+    """Close pooled connections (all engines, or those for ``url``)."""
     with _LOCK:
-        urls = [url] if url else list(_ENGINES)
-        for u in urls:
-            engine = _ENGINES.pop(u, None)
-            if engine is not None:
-                engine.dispose()
+        keys = [k for k in _ENGINES if url is None or k[0] == url]
+        for k in keys:
+            _ENGINES.pop(k).dispose()
+
+
+@contextlib.contextmanager
+def serving_api() -> Iterator[None]:
+    """Statements this thread runs meanwhile take their connections from the API's pool
+    (a service call), whose wait is bounded: past it, EngineOverloaded."""
+    before = getattr(_ROLE, "name", BACKGROUND)
+    _ROLE.name = API
+    try:
+        yield
+    finally:
+        _ROLE.name = before
+
+
+@contextlib.contextmanager
+def serving_engine() -> Iterator[None]:
+    """The opposite of serving_api, for the engine's own clean-up inside an API call."""
+    before = getattr(_ROLE, "name", BACKGROUND)
+    _ROLE.name = BACKGROUND
+    try:
+        yield
+    finally:
+        _ROLE.name = before
+
+
+@contextlib.contextmanager
+def _overload_as_ours() -> Iterator[None]:
+    try:
+        yield
+    except sa_exc.TimeoutError as exc:  # the pool's: no connection within pool_timeout
+        raise EngineOverloaded(
+            "the engine is overloaded: no database connection was free in time; "
+            "nothing was changed, try again") from exc
 
 
 def is_serialization_failure(exc: BaseException) -> bool:
@@ -113,13 +205,36 @@ class Database:
     """Sessions on one database. Writes that race are retried by their callers, around the
     whole transaction (``retry_on_race``), never inside it."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, budget: PoolBudget | None = None) -> None:
         self.url = url
-        self.engine = get_engine(url)
+        self.budget = budget or PoolBudget()
+        self.engine = get_engine(url, self.budget)  # the engine's own work
         self._sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self._api: tuple[sa.Engine, sessionmaker] | None = None
+
+    def _api_pool(self) -> tuple[sa.Engine, sessionmaker]:
+        if self._api is None:
+            # an in-memory database is one connection's own: one engine, shared
+            memory = ":memory:" in self.url or self.url in ("sqlite://", "sqlite:///")
+            engine = self.engine if memory else get_engine(self.url, self.budget, API)
+            self._api = (engine, sessionmaker(bind=engine, expire_on_commit=False))
+        return self._api
+
+    def _current(self) -> tuple[sa.Engine, sessionmaker]:
+        if getattr(_ROLE, "name", BACKGROUND) == API:
+            return self._api_pool()
+        return self.engine, self._sessions
 
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
         """A transaction: committed on success, rolled back on error."""
-        with self._sessions() as session, session.begin():
+        with _overload_as_ours(), self._current()[1]() as session, session.begin():
             yield session
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[sa.Connection]:
+        """A transaction on a plain connection, for statements on tables that need no ORM
+        objects: what the convergence path runs for every node costs far less this way
+        than through a Session (no unit of work, no identity map)."""
+        with _overload_as_ours(), self._current()[0].begin() as conn:
+            yield conn

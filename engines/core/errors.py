@@ -119,3 +119,12 @@ class StackExists(DualpathError):
     """A live stack of that name already exists in the project."""
 
     http_status = 409
+
+
+class EngineOverloaded(DualpathError):
+    """The engine has no capacity for this call now (every database connection it may
+    use for API calls is taken, or too many operations are being accepted at once).
+    Nothing was stored: the same call can simply be made again (HTTP 503)."""
+
+    http_status = 503
+    retryable = True

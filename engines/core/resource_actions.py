@@ -66,7 +66,10 @@ class ResourceActions:
                    **values: Any) -> None:
         values.update(action=action, status=status, status_reason=reason, updated_at=utcnow())
         with self.rt.db.session() as s:
-            s.execute(sa.update(ResourceRow).where(ResourceRow.id == row.id).values(**values))
+            # on the table, not the mapped class: no ORM synchronisation of a session
+            # that holds no objects, for the write every state change makes
+            table = ResourceRow.__table__
+            s.execute(sa.update(table).where(table.c.id == row.id).values(**values))
             for key, value in values.items():
                 setattr(row, key, value)
             events.emit(s, self.stack_id, row.name, action, status, reason,
@@ -204,8 +207,11 @@ class ResourceActions:
         self._set_state(row, DELETE, COMPLETE, "state changed")
         self._pause(row, "post-delete", DELETE)
 
-    def forget(self, row: ResourceRow) -> None:
-        """Remove a deleted resource's row (and its data)."""
-        with self.rt.db.session() as s:
-            s.execute(sa.delete(ResourceData).where(ResourceData.resource_id == row.id))
-            s.execute(sa.delete(ResourceRow).where(ResourceRow.id == row.id))
+    def forget(self, row: ResourceRow, session: sa.orm.Session | None = None) -> None:
+        """Remove a deleted resource's row (and its data); in ``session`` if given."""
+        if session is None:
+            with self.rt.db.session() as s:
+                self.forget(row, s)
+            return
+        session.execute(sa.delete(ResourceData).where(ResourceData.resource_id == row.id))
+        session.execute(sa.delete(ResourceRow).where(ResourceRow.id == row.id))

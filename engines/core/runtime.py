@@ -27,7 +27,7 @@ class Runtime:
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts | None = None) -> Runtime:
         conf = conf or config.CONF
-        db = Database(config.database_url(conf))
+        db = Database(config.database_url(conf), config.pool_budget(conf))
         return cls(conf=conf, db=db, reality=Reality(db),
                    engine_id=conf.engine_id or str(uuid.uuid4()))
 

@@ -9,9 +9,18 @@ from typing import Any
 import sqlalchemy as sa
 
 from engines.core import events
-from engines.core.db import Database
+from engines.core.db import Database, retry_on_race, serving_engine
 from engines.core.errors import NotFound, StackExists
-from engines.core.models import RawTemplate, Resource, ResourceData, Stack, StackLock, utcnow
+from engines.core.models import (
+    Event,
+    RawTemplate,
+    Resource,
+    ResourceData,
+    Stack,
+    StackLock,
+    SyncPoint,
+    utcnow,
+)
 from engines.core.status import COMPLETE, INIT, STACK_TYPE
 
 _FIELDS = {"action", "status", "status_reason", "raw_template_id", "parameters",
@@ -71,9 +80,13 @@ def create(db: Database, *, name: str, project_id: str, template: dict, environm
 
 
 def get(db: Database, stack_id: str, project_id: str | None = None,
-        include_deleted: bool = True) -> Stack:
+        include_deleted: bool = True, *, traversal_state: bool = True) -> Stack:
+    """The stack; without its ``current_deps`` (a convergence traversal's graph, which
+    grows with the stack) when ``traversal_state`` is false: what an API call that polls
+    reads, so that a poll costs the same whatever the stack's size."""
+    options = [] if traversal_state else [sa.orm.defer(Stack.current_deps, raiseload=True)]
     with db.session() as s:
-        stack = s.get(Stack, stack_id)
+        stack = s.get(Stack, stack_id, options=options)
     if (stack is None or stack.backup
             or (project_id is not None and stack.project_id != project_id)
             or (not include_deleted and stack.deleted_at is not None)):
@@ -170,3 +183,24 @@ def purge_resources(db: Database, stack_id: str) -> None:
         ids = sa.select(Resource.id).where(Resource.stack_id == stack_id)
         s.execute(sa.delete(ResourceData).where(ResourceData.resource_id.in_(ids)))
         s.execute(sa.delete(Resource).where(Resource.stack_id == stack_id))
+
+
+def discard_new(db: Database, stack_id: str) -> None:
+    """Remove every trace of a stack whose creation failed before it was under way (its
+    operation could not be started): nothing half-made stays behind. Runs on the engine's
+    own connections, so that an API pool that ran dry does not stop the clean-up."""
+
+    @retry_on_race()
+    def discard() -> None:
+        with db.session() as s:
+            template_id = s.scalar(sa.select(Stack.raw_template_id).where(Stack.id == stack_id))
+            ids = sa.select(Resource.id).where(Resource.stack_id == stack_id)
+            s.execute(sa.delete(ResourceData).where(ResourceData.resource_id.in_(ids)))
+            for model in (Resource, SyncPoint, Event, StackLock):
+                s.execute(sa.delete(model).where(model.stack_id == stack_id))
+            s.execute(sa.delete(Stack).where(Stack.id == stack_id))
+            if template_id is not None:
+                s.execute(sa.delete(RawTemplate).where(RawTemplate.id == template_id))
+
+    with serving_engine():
+        discard()

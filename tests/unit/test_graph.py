@@ -30,10 +30,22 @@ def test_update_nodes_follow_the_template_and_clean_ups_come_after_all_of_them()
     assert max(run.index(("A", True)), run.index(("B", True))) < min(
         run.index(cleanup("A", 1)), run.index(cleanup("B", 2))), "updates, then clean-ups"
     assert run.index(cleanup("B", 2)) < run.index(cleanup("A", 1)), "dependant first"
-    # through one barrier: n + m edges, not n * m
-    assert graph.requires[BARRIER] == {("A", True), ("B", True)}
-    assert graph.requires[cleanup("A", 1)] == {BARRIER, cleanup("B", 2)}
+    # through one barrier, and only the edges the order needs: B's update comes after A's,
+    # A's clean-up after B's
+    assert graph.requires[BARRIER] == {("B", True)}
+    assert graph.requires[cleanup("B", 2)] == {BARRIER}
+    assert graph.requires[cleanup("A", 1)] == {cleanup("B", 2)}
     assert graph.leaves() == [("A", True)]
+
+
+def test_every_update_comes_before_every_clean_up_on_a_wide_and_deep_graph():
+    template = {f"R{i}": ([f"R{i - 3}", f"R{i - 2}"] if i >= 3 else []) for i in range(30)}
+    existing = {i + 1: (f"R{i}", [i - 2, i - 1] if i >= 3 else []) for i in range(30)}
+    graph = Graph.build(template, existing)
+    run = order(graph)
+    last_update = max(run.index((name, True)) for name in template)
+    assert all(run.index(cleanup(f"R{i}", i + 1)) > last_update for i in range(30))
+    assert len(graph.requires[BARRIER]) < len(template), "only the updates nothing waits for"
 
 
 def test_generations_with_a_turned_around_dependency_do_not_deadlock():

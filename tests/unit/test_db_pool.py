@@ -1,0 +1,51 @@
+"""The connection budget: [database] pool options size each pool; an API call that finds
+no connection free within pool_timeout gets EngineOverloaded (not the pool's TimeoutError),
+while the engine's own work has a pool of its own that API calls cannot drain."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from engines.core import config, db
+from engines.core.errors import EngineOverloaded
+
+
+@pytest.fixture
+def database(tmp_path):
+    url = f"sqlite:///{tmp_path}/pool.sqlite"
+    yield db.Database(url, db.PoolBudget(size=1, overflow=0, timeout=0.2))
+    db.dispose(url)
+
+
+def test_pool_options_come_from_the_configuration():
+    conf = config.new_conf(**{"database.max_pool_size": 3, "database.max_overflow": 4,
+                              "database.pool_timeout": 7})
+    assert config.pool_budget(conf) == db.PoolBudget(size=3, overflow=4, timeout=7.0)
+
+
+def test_an_api_call_finding_no_connection_gets_engine_overloaded(database):
+    held, done = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with db.serving_api(), database.connection():
+            held.set()
+            done.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert held.wait(10)
+        with db.serving_api(), pytest.raises(EngineOverloaded):
+            with database.session() as session:
+                session.execute(sa.text("select 1"))
+        # the engine's own work is not starved by the API's
+        with database.connection() as conn:
+            assert conn.exec_driver_sql("select 1").scalar() == 1
+    finally:
+        done.set()
+        holder.join(10)
+    with db.serving_api(), database.connection() as conn:  # free again
+        assert conn.exec_driver_sql("select 1").scalar() == 1
