@@ -91,6 +91,7 @@ class EngineService:
             if self._started:
                 return
             config.setup_logging(self.conf, embedded=True)
+            self.rt.stopping.clear()
             self._heartbeat.start()
             for path in self._paths.values():
                 if path is not None:
@@ -102,6 +103,7 @@ class EngineService:
         with self._lock:
             if not self._started:
                 return
+            self.rt.stopping.set()  # a worker paused at a hook would hold the stop for ever
             for path in self._paths.values():
                 if path is not None:
                     path.stop()

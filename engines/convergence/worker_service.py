@@ -70,7 +70,9 @@ class WorkerService:
 
     def stop(self) -> None:
         """Finish the check_resource calls in flight, then leave the service table. The
-        transport outlives the server: a call that finishes casts its successors on it."""
+        transport outlives the server: a call that finishes casts its successors on it.
+        A call paused at a hook gives up its wait (no signal may ever come)."""
+        self.rt.stopping.set()
         if "reaper" in self._running:
             self._reaper.stop()
         if "server" in self._running:

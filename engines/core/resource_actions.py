@@ -83,12 +83,15 @@ class ResourceActions:
             return
         hooks.set_pending(self.rt.db, row, hook, action, self.rt.engine_id, self.stack_id)
         try:
-            hooks.wait_cleared(self.rt.db, row, hook, self.hook_cancelled,
+            hooks.wait_cleared(self.rt.db, row, hook, self._pause_cancelled,
                                self.rt.poll_interval)
         except Cancelled:
             # nothing was done at this pause: the resource stays as it is
             self._set_state(row, row.action, row.status, f"{action} cancelled")
             raise
+
+    def _pause_cancelled(self) -> bool:
+        return self.rt.stopping.is_set() or self.hook_cancelled()
 
     def pause_before_update(self, row: ResourceRow) -> None:
         """pre-update: before the engine decides between unchanged, in place and

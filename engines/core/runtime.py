@@ -3,6 +3,7 @@ cloud and this process's engine identity."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +24,9 @@ class Runtime:
     # what stack resources ask about their nested stacks (engines.core.nested); set by
     # the service, which alone knows the paths
     nested: Any = None
+    # set while the engine (or worker) stops: waits at a hook give up instead of keeping
+    # the stop waiting for a signal that may never come
+    stopping: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts | None = None) -> Runtime:
