@@ -274,7 +274,7 @@ class Traversals:
             return False
         state = TraversalState.of(stack)
         action = state.action_of(stack)
-        stopped = dataclasses.replace(state, graph=Graph(), stop_epoch=state.stop_epoch + 1,
+        stopped = dataclasses.replace(state, graph_json=[], stop_epoch=state.stop_epoch + 1,
                                       rollback_pending=rollback)
         if not stack_store.set_state(
                 self.rt.db, stack_id, action, FAILED, reason, self.rt.engine_id,
