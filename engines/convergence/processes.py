@@ -22,7 +22,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +33,8 @@ from sqlalchemy.pool import NullPool
 
 from engines.convergence.worker_service import BINARY, transport_problem
 from engines.core import config
+from engines.core import waiting as waiting_mod
+from engines.core.errors import WaitTimeout
 from engines.core.models import Service, utcnow
 from engines.core.urls import safe_url
 
@@ -235,18 +236,19 @@ class WorkerProcesses:
         topic: a worker's server has declared its queue when it says it is ready, but its
         consumer starts a moment later, and until then the broker hands every message to
         the others."""
-        deadline = time.monotonic() + timeout
         waiting = list(self.workers)
-        pause = threading.Event()
+        consumers = 0
         with kombu.Connection(_amqp_url(self.transport_url), connect_timeout=5) as broker:
-            while True:
+            def all_ready() -> bool:
+                nonlocal waiting, consumers
                 waiting = [w for w in waiting if not self._ready(w)]
                 consumers = 0 if waiting else queue_consumers(broker, self.topic)
-                if not waiting and consumers >= len(self.workers):
-                    return
-                if time.monotonic() >= deadline:
-                    raise WorkerStartError(self._not_ready(waiting, consumers, timeout))
-                pause.wait(POLL)  # a clock, not synchronisation: nothing sets it
+                return not waiting and consumers >= len(self.workers)
+            try:
+                waiting_mod.wait_until(all_ready, timeout=timeout, interval=POLL,
+                                       what=f"{len(self.workers)} worker(s) to be ready")
+            except WaitTimeout:
+                raise WorkerStartError(self._not_ready(waiting, consumers, timeout)) from None
 
     def _not_ready(self, waiting: list[WorkerProcess], consumers: int, timeout: float) -> str:
         if not waiting:
