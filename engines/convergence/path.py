@@ -111,10 +111,15 @@ class Path(EnginePath):
                                    "in progress: nothing to cancel")
 
     def _rollback_pending(self, stack_id: str) -> bool:
-        # read here, not from the caller's row: a polling caller's row leaves the graph out
+        """About to roll back, or rolling back already: read now, not from the caller's row
+        (a polling caller's row leaves the graph out, and it may be older than the
+        rollback's start, which clears the pending mark as it sets IN_PROGRESS)."""
         with self.rt.db.session() as s:
-            deps = s.scalar(sa.select(Stack.current_deps).where(Stack.id == stack_id))
-        return TraversalState.from_json(deps).rollback_pending
+            row = s.execute(sa.select(Stack.status, Stack.current_deps)
+                            .where(Stack.id == stack_id)).first()
+        if row is None:
+            return False
+        return row[0] == IN_PROGRESS or TraversalState.from_json(row[1]).rollback_pending
 
     def is_busy(self, stack: Stack) -> bool:
         """Running, about to roll back, or with work still in flight: a failed traversal

@@ -25,6 +25,11 @@ KNOWN_OPEN = {
         "found/delete_during_slow_create: a delete while an action is slow (not at a "
         "breakpoint) cancels it on legacy (CREATE_FAILED, cancelled) and lets it finish "
         "on convergence (CREATE_COMPLETE), then deletes",
+    ("error", "convergence error: engines.core.errors.NotFound"):
+        "a user rollback of a create held at a breakpoint is now a cancel with rollback "
+        "(issue 11), which the generator still calls a refused rollback; the story's later "
+        "update and delete then raised NotFound on convergence only (seed 1, after the "
+        "cancel and scale branches met): not yet reduced",
 }
 
 

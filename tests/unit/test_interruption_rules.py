@@ -55,7 +55,7 @@ def test_bad_timeouts_name_the_field(timeout):
 
 
 def test_traversal_state_keeps_hooks_and_stop_epoch():
-    state = TraversalState(action="DELETE", graph=Graph(), hooks={"web_*": frozenset(
+    state = TraversalState.new(Graph(), action="DELETE", hooks={"web_*": frozenset(
         {"pre-delete"})}, stop_epoch=3)
     again = TraversalState.from_json(state.to_json())
     assert (again.hooks, again.stop_epoch) == ({"web_*": {"pre-delete"}}, 3)
