@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from engines.core import events, hooks
+from engines.core.db import retry_on_race
 from engines.core.environment import hooks_matching
 from engines.core.errors import Cancelled, DualpathError, ResourceFailure, UpdateReplace
 from engines.core.models import Resource as ResourceRow
@@ -62,6 +63,9 @@ class ResourceActions:
             return {}
         return self.plugin(row).all_attributes()
 
+    # a deadlock here (MariaDB, resources of one stack changing at once) would otherwise
+    # fail the resource for the database's sake, or leave it in a state it is not in
+    @retry_on_race()
     def _set_state(self, row: ResourceRow, action: str, status: str, reason: str | None,
                    **values: Any) -> None:
         values.update(action=action, status=status, status_reason=reason, updated_at=utcnow())
