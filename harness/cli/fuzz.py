@@ -11,20 +11,22 @@ import datetime as dt
 import json
 import os
 import sys
+import uuid
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
+from sqlalchemy.engine import make_url
 
+from harness.experiment import provenance
 from harness.fuzz.campaign import Campaign, CampaignOptions, CaseRecord, Found
 from harness.fuzz.findings import replay, write_finding
 from harness.fuzz.mutants import catalogue, replayable
 from harness.fuzz.oracle import Oracle, OracleOptions
 from harness.fuzz.story import PATHS
+from reports.runfile import SCHEMA_VERSION
 from reports.verdicts import EXIT_AGAINST, EXIT_OK
-
-SCHEMA_VERSION = 1
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -135,16 +137,16 @@ def handle(args: argparse.Namespace) -> int:
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(data, indent=1, default=str), encoding="utf-8")
     out = Console() if sys.stdout.isatty() else Console(width=140)
-    for item in data["findings"]:
+    fuzz = data["fuzz"]
+    for item in fuzz["findings"]:
         style = "bold red" if item["verdict"] != "error" else "bold magenta"
         out.print(f"[{style}]{item['verdict']}[/] on {', '.join(item['paths'])}: "
-                  f"{item['file']} (found after {item['first_after_s']:.0f}s, case "
+                  f"{item['scenario_file']} (found after {item['first_after_s']:.0f}s, case "
                   f"{item['first_case']}; replays as {item['replay_verdict'] or '-'})")
         for issue in item["issues"]:
             out.print(f"    {issue}")
-    s = data["summary"]
-    out.print(f"fuzz: {s['cases']} cases in {s['duration_s']:.0f}s "
-              f"({s['mean_case_s']:.2f}s a case), {s['findings']} findings; "
+    out.print(f"fuzz: {fuzz['cases']} cases in {data['run']['duration_s']:.0f}s "
+              f"({fuzz['time_per_case_s']:.2f}s a case), {len(fuzz['findings'])} findings; "
               f"run file: {args.json}")
     return EXIT_AGAINST if findings else EXIT_OK
 
@@ -159,40 +161,55 @@ def _written(found: Found, args: argparse.Namespace,
 
 def report(campaign: Campaign, written: list[tuple[Found, Path, str | None]],
            oracle: OracleOptions, started_at: dt.datetime) -> dict[str, Any]:
+    """The fuzz run file (schema version 2, ``kind: fuzz``), which ``dualpath gate``,
+    ``dualpath report`` and the renderers read beside the corpus runs."""
     records = campaign.records
     options = campaign.options
+    database = (make_url(oracle.database_url).get_backend_name() if oracle.database_url
+                else "sqlite")
+    transport = ("rabbit" if (oracle.transport_url or "").startswith("rabbit")
+                 else "in-process")
+    per_case = (sum(r.duration_s for r in records) / len(records)) if records else 0.0
     return {
         "schema_version": SCHEMA_VERSION, "kind": "fuzz",
+        "tool": {"name": "dualpath", "version": provenance.package_version()},
+        "run": {
+            "id": str(uuid.uuid4()), "started_at": started_at.isoformat(),
+            "finished_at": dt.datetime.now(dt.UTC).isoformat(),
+            "duration_s": round(campaign.elapsed(), 3), "database": database,
+            "transport": transport, "workers": oracle.workers, "repeat": oracle.repeat,
+            "jobs": oracle.jobs, "engines": list(oracle.engines), "mutant": oracle.mutant,
+            "commit": provenance.commit_info(),
+            "config": provenance.describe(
+                backend=database, database_url=oracle.database_url,
+                transport_url=oracle.transport_url, workers=oracle.workers,
+                repeat=oracle.repeat, jobs=oracle.jobs, engines=list(oracle.engines),
+                scenarios=None, fuzz={"seed": options.seed, "budget_s": options.budget}),
+        },
         "fuzz": {
-            "seed": options.seed, "budget_s": options.budget,
+            "seed": options.seed, "budget_s": options.budget, "cases": len(records),
+            "time_per_case_s": round(per_case, 3),
             "max_resources": options.max_resources, "max_updates": options.max_updates,
-            "shrink_budget_s": options.shrink_budget, "engines": list(oracle.engines),
-            "repeat": oracle.repeat, "jobs": oracle.jobs, "mutant": oracle.mutant,
-            "database": "server" if oracle.database_url else "sqlite",
-            "transport": "rabbit" if (oracle.transport_url or "").startswith("rabbit")
-            else "in-process", "workers": oracle.workers,
-            "started_at": started_at.isoformat(),
+            "shrink_budget_s": options.shrink_budget, "stopped_by": campaign.stopped_by,
+            "findings": [_finding(f, path, verdict, options.seed)
+                         for f, path, verdict in written],
+            # under a mutant: what the unbroken engine shows as well (not the mutant's doing)
+            "unbroken": [{"signature": list(sig), "story": story}
+                         for sig, story in campaign.unbroken.items()],
+            "case_records": [r.to_json() for r in records],
         },
-        "summary": {
-            "cases": len(records), "findings": len(written),
-            "duration_s": round(campaign.elapsed(), 3),
-            "mean_case_s": round(sum(r.duration_s for r in records) / len(records), 3)
-            if records else 0.0,
-            "stopped_by": campaign.stopped_by,
-        },
-        # under a mutant: what the unbroken engine shows as well (not the mutant's doing)
-        "unbroken": [{"signature": list(sig), "story": story}
-                     for sig, story in campaign.unbroken.items()],
-        "cases": [r.to_json() for r in records],
-        "findings": [{
-            "file": str(path), "name": path.stem, "verdict": f.judgement.verdict,
-            "replay_verdict": verdict, "replays": verdict == f.judgement.verdict
-            if verdict else None, "paths": f.judgement.paths(),
-            "issues": [f"{p}: {w}" for p, w in f.judgement.issues()],
-            "signature": list(f.signature), "round": f.round, "round_seed": f.round_seed,
-            "first_case": f.first_case, "first_after_s": f.first_after_s,
-            "shrink_cases": f.shrink_cases, "shrink_s": f.shrink_s,
-            "resources": f.case.resources, "steps": len(f.case.steps),
-            "story": f.case.summary(),
-        } for f, path, verdict in written],
+    }
+
+
+def _finding(f: Found, path: Path, verdict: str | None, seed: int) -> dict[str, Any]:
+    paths = f.judgement.paths()
+    return {
+        "verdict": f.judgement.verdict, "path": paths[0] if len(paths) == 1 else "both",
+        "scenario_file": str(path), "issues": [f"{p}: {w}" for p, w in f.judgement.issues()],
+        "seed": seed, "name": path.stem, "paths": paths, "replay_verdict": verdict,
+        "replays": verdict == f.judgement.verdict if verdict else None,
+        "signature": list(f.signature), "round": f.round, "round_seed": f.round_seed,
+        "first_case": f.first_case, "first_after_s": f.first_after_s,
+        "shrink_cases": f.shrink_cases, "shrink_s": f.shrink_s,
+        "resources": f.case.resources, "steps": len(f.case.steps), "story": f.case.summary(),
     }

@@ -14,7 +14,12 @@ Two more things make a run comparable without hiding anything a path does:
 - **concurrent events of one logical name**: two physical copies of B (the old one and its
   replacement) deleted at once by the convergence path interleave their events in any
   order; within such an overlap the events are listed copy by copy (each copy's own order
-  kept), so the interleaving, which is timing, is not read as the path's behaviour.
+  kept), so the interleaving, which is timing, is not read as the path's behaviour;
+- **rows stored ahead of the work**: the convergence path stores a row for every resource
+  of the new template when its traversal starts, as Heat's does, where the legacy path
+  stores one when it reaches the resource; a row that was never acted on (INIT_COMPLETE,
+  nothing physical, not paused at a hook) is no resource a user has, and is left out. A
+  resource one path made and the other did not still differs (a status against nothing).
 """
 
 from __future__ import annotations
@@ -73,7 +78,10 @@ def _settled_events(events: list[str], copies: list[str | None]) -> list[str]:
     (IN_PROGRESS seen, its end not yet); copies are ordered by what they did, so the result
     does not depend on which started first. A stretch with an event of no physical id (a
     create not yet given one) is left as it happened: it cannot be told apart."""
-    if len(set(copies)) < 2 or len(copies) != len(events):
+    if len(copies) != len(events):
+        return events
+    copies = _creates_given_their_ids(events, copies)
+    if len(set(copies)) < 2:
         return events
     result: list[str] = []
     block: list[tuple[str | None, str]] = []
@@ -90,14 +98,44 @@ def _settled_events(events: list[str], copies: list[str | None]) -> list[str]:
     return result + _block_order(block)
 
 
+def _creates_given_their_ids(events: list[str], copies: list[str | None]
+                             ) -> list[str | None]:
+    """A create starts before its resource has a physical id, and ends with one: its
+    IN_PROGRESS event is of the copy its end names. Without this the open create would
+    never close, and every later overlap of that name would be left in the order it
+    happened (seen as a flaky order of two copies' deletes)."""
+    copies = list(copies)
+    started: list[int] = []  # IN_PROGRESS events of no physical id, not yet ended
+    open_: set[str | None] = set()
+    for index, (event, physical) in enumerate(zip(events, copies, strict=True)):
+        if event.endswith("_IN_PROGRESS"):
+            if physical is None:
+                started.append(index)
+            else:
+                open_.add(physical)
+        elif physical is not None and physical not in open_ and started:
+            copies[started.pop(0)] = physical
+        else:
+            open_.discard(physical)
+    return copies
+
+
 def _block_order(block: list[tuple[str | None, str]]) -> list[str]:
     owners = [physical for physical, _ in block]
-    if None in owners or len(set(owners)) < 2:
+    # only copies doing the same thing at once (two deletes) are timing; a delete of the
+    # old copy that overlaps the create of the new one is an order the path chose
+    actions = {event.split("_", 1)[0] for _, event in block}
+    if None in owners or len(set(owners)) < 2 or len(actions) > 1:
         return [event for _, event in block]
     chains: dict[str | None, list[str]] = {}
     for physical, event in block:
         chains.setdefault(physical, []).append(event)
     return [event for chain in sorted(chains.values()) for event in chain]
+
+
+def _never_acted_on(res: dict[str, Any]) -> bool:
+    return (res.get("status") == "INIT_COMPLETE" and res.get("physical_id") is None
+            and not res.get("hooks"))
 
 
 def normalize(snapshots: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -107,6 +145,9 @@ def normalize(snapshots: list[dict[str, Any]]) -> list[dict[str, Any]]:
     result = []
     for raw in snapshots:
         snap = copy.deepcopy(raw)
+        if snap.get("resources"):
+            snap["resources"] = {name: res for name, res in snap["resources"].items()
+                                 if not _never_acted_on(res)}
         for name, res in snap.get("resources", {}).items():
             res["physical_id"] = ids.name(name, res.get("physical_id"))
         for res in snap.get("resources", {}).values():

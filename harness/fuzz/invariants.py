@@ -73,6 +73,9 @@ class WatchedExecution(Execution):
         # the template the stack must now match, and the one a rollback goes back to; kept
         # from the operations and how they ended ("<nothing>": no resources at all)
         self.target, self.previous = "<nothing>", "<nothing>"
+        # the template the stack holds, which a rollback of its next update returns to: a
+        # create that rolled back leaves nothing, but keeps its template (as Heat's does)
+        self.stored = "<nothing>"
         self._busy = False
 
     def run(self) -> Any:
@@ -97,8 +100,9 @@ class WatchedExecution(Execution):
         accepted = not kind.operation or self.last_error is None
         if step.op in ("create", "update") and accepted:
             if not self._busy:  # superseding a running operation keeps its way back
-                self.previous = self.target if step.op == "update" else "<nothing>"
+                self.previous = self.stored if step.op == "update" else "<nothing>"
             self.target, self._busy = args["template"], True
+            self.stored = args["template"]
         elif step.op in ("delete", "rollback") and accepted:
             self._busy = True
         settles = step.op == "wait" or (kind.operation and accepted
@@ -134,6 +138,8 @@ class WatchedExecution(Execution):
         status = view["stack_status"] if view else "DELETE_COMPLETE"
         if status.startswith("ROLLBACK_"):
             self.target = self.previous
+            if self.previous != "<nothing>":
+                self.stored = self.previous
         if status == "DELETE_COMPLETE":
             left = cloud.copies(self.stack_id)
             if left:

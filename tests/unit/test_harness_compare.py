@@ -55,6 +55,19 @@ def test_normalize_rewrites_ids_inside_values_and_reasons():
     assert out["stack"]["reason"] == "Engine <uuid> went down"
 
 
+def test_a_row_stored_ahead_of_the_work_is_no_resource_but_one_acted_on_is():
+    snap = _snap(0, A="uuid-a1")
+    never = {"status": "INIT_COMPLETE", "physical_id": None, "hooks": [], "properties": {},
+             "attributes": {}}
+    snap["resources"].update(
+        N=dict(never),  # stored by a convergence traversal that failed before reaching it
+        P=dict(never, hooks=["pre-create"]),  # paused: the user sees it waiting
+        F=dict(never, status="CREATE_FAILED"))  # acted on, failed before a physical id
+    out = normalize([snap])[0]
+    assert set(out["resources"]) == {"A", "P", "F"}
+    assert diff(normalize([_snap(0, A="uuid-a1")])[0]["resources"], out["resources"])
+
+
 def _registry(tmp_path, text):
     path = tmp_path / "divergences.yaml"
     path.write_text(text)
@@ -212,6 +225,18 @@ def test_concurrent_events_of_two_copies_read_the_same_in_any_interleaving():
     unknown = [("CREATE_IN_PROGRESS", None), ("DELETE_IN_PROGRESS", "b1"),
                ("CREATE_COMPLETE", "b2"), ("DELETE_COMPLETE", "b1")]
     assert normalize([snap(unknown)])[0]["events"]["B"] == [e for e, _ in unknown]
+    # ... but once it ends with its id, it is that copy's: two deletes at once after it
+    # read the same in either order (overlap/delete_during_update was flaky there)
+    made = [("CREATE_IN_PROGRESS", None), ("CREATE_COMPLETE", "b2")]
+    one = made + [("DELETE_IN_PROGRESS", "b1"), ("DELETE_IN_PROGRESS", "b2"),
+                  ("DELETE_COMPLETE", "b2"), ("DELETE_COMPLETE", "b1")]
+    two = made + [("DELETE_IN_PROGRESS", "b2"), ("DELETE_COMPLETE", "b2"),
+                  ("DELETE_IN_PROGRESS", "b1"), ("DELETE_COMPLETE", "b1")]
+    assert normalize([snap(one)])[0]["events"] == normalize([snap(two)])[0]["events"]
+    # a delete of the old copy that overlaps the create of the new one is kept as it was
+    overlap = [("CREATE_IN_PROGRESS", "b2"), ("DELETE_IN_PROGRESS", "b1"),
+               ("CREATE_COMPLETE", "b2"), ("DELETE_COMPLETE", "b1")]
+    assert normalize([snap(overlap)])[0]["events"]["B"] == [e for e, _ in overlap]
 
 
 @pytest.mark.parametrize("statuses,declared,classes,expected", [
