@@ -3,7 +3,8 @@ fuzzer's oracle beside the comparison of the two paths. Observed only through th
 service API and the cloud's read-only view, as the harness's snapshots are.
 
 - ``converged``: a COMPLETE stack matches its current template (one complete copy of each
-  resource, nothing extra, outputs resolved);
+  resource, nothing extra, outputs resolved, every reference naming the current copy:
+  harness.fuzz.references);
 - ``complete-with-failed``: a stack is never COMPLETE while one of its resources is FAILED;
 - ``deleted-leaves-nothing``: a deleted stack leaves nothing in the cloud;
 - ``transitions-end``: every resource transition that started has ended (events);
@@ -19,6 +20,7 @@ from typing import Any
 from engines.core.errors import NotFound
 from harness.fuzz import pipeline
 from harness.fuzz.pipeline import Execution, Failure, Observer, check
+from harness.fuzz.references import reference_problems
 
 CONVERGED = "converged"
 COMPLETE_WITH_FAILED = "complete-with-failed"
@@ -163,6 +165,9 @@ class WatchedExecution(Execution):
                                  before={}, marks={}, templates=self._template_names(),
                                  current_template=self.target):
                 self._violate(index, CONVERGED, f"{status}: {problem.message}")
+            for message in reference_problems(self.scenario.templates.get(self.target) or {},
+                                              snap):
+                self._violate(index, CONVERGED, f"{status}: {message}")
         events = service.list_events(self.ctx, self.stack_id)
         for name, actions in open_transitions(events, view["name"]).items():
             self._violate(index, TRANSITIONS_END, f"{name}: {', '.join(actions)} started and "

@@ -24,6 +24,11 @@ CREATE_ACTS = ("plain", "fail", "fault", "latency", "hook", "slow", "hook")
 UPDATE_ACTS = ("plain", "fail", "fault", "hook", "slow", "refused-rollback", "hook", "fail")
 FINAL_ACTS = ("plain", "hold", "fault")
 SLOW = (0.3, 0.4, 0.5)  # s: long enough to be seen under load, short enough to be fast
+# s: an action that a delete or rollback is to find running. A stopped action ends at once,
+# so this costs nothing unless the stop fails; a short one could finish before a busy
+# engine's delete commits, and the story would then depend on the machine's load.
+INTERRUPTED = 30.0
+STOPS = ("delete", "rollback")  # second acts that stop running work
 
 
 @st.composite
@@ -144,20 +149,31 @@ def create_act(draw: Any, story: Story, model: Model) -> None:
         _second(draw, story, model, x, "pre-create", ("signal", "delete", "rollback", "update"))
     else:
         shown = _isolated(model, x)
-        shown.resources[x].wait = {"create": draw(st.sampled_from(SLOW))}
+        second = _draw_second(draw, story, ("wait", "delete", "update"))
+        shown.resources[x].wait = {"create": _slowness(draw, second)}
         story.acts.append(f"create, {x} slow")
         story.operate("create", shown, wait=False)
         story.wait_for(x, status="CREATE_IN_PROGRESS")
-        _second(draw, story, model, x, None, ("wait", "delete", "update"))
+        _second(draw, story, model, x, None, second)
+
+
+def _draw_second(draw: Any, story: Story, choices: tuple[str, ...]) -> str:
+    second = draw(st.sampled_from(choices))
+    if second == "rollback" and story.hooked_before:
+        second = choices[0]  # the template it would bring back holds breakpoints
+    return second
+
+
+def _slowness(draw: Any, second: str) -> float:
+    return INTERRUPTED if second in STOPS else draw(st.sampled_from(SLOW))
 
 
 def _second(draw: Any, story: Story, model: Model, x: str, hook: str | None,
-            choices: tuple[str, ...]) -> None:
-    """The second operation while the first is held (at ``hook``) or slow at ``x``;
-    ``model`` is what the stack becomes if the first one finishes."""
-    second = draw(st.sampled_from(choices))
-    if second == "rollback" and story.hooked_before:
-        second = choices[0]
+            choices: tuple[str, ...] | str) -> None:
+    """The second operation while the first is held (at ``hook``) or slow at ``x``
+    (drawn from ``choices``, or drawn already); ``model`` is what the stack becomes if the
+    first one finishes."""
+    second = choices if isinstance(choices, str) else _draw_second(draw, story, choices)
     story.acts.append(f"then {second}")
     if second in ("signal", "wait"):
         if hook:
@@ -252,23 +268,25 @@ def _held_update(draw: Any, story: Story, x: str, how: str) -> None:
     new.change_value(x, story.fresh(x))
     shown = _isolated(new, x)
     environment = None
+    second = _draw_second(draw, story, ("signal", "rollback", "delete", "update")
+                          if how == "hook" else ("wait", "rollback", "delete", "update"))
     if how == "hook":
         story.acts.append(f"update, {x} held at pre-update")
         environment = story.hold(x, "pre-update")
     elif draw(st.booleans()):
         story.acts.append(f"update, {x} slow (latency)")
         story.step("fault", {"resource": x, "action": "UPDATE",
-                             "latency": draw(st.sampled_from(SLOW))})
+                             "latency": _slowness(draw, second)})
     else:
         story.acts.append(f"update, {x} slow")
-        shown.resources[x].wait = {"update": draw(st.sampled_from(SLOW))}
+        shown.resources[x].wait = {"update": _slowness(draw, second)}
     story.operate("update", shown, environment=environment, wait=False)
     if how == "hook":
         story.wait_for(x, hook="pre-update")
-        _second(draw, story, new, x, "pre-update", ("signal", "rollback", "delete", "update"))
+        _second(draw, story, new, x, "pre-update", second)
     else:
         story.wait_for(x, status="UPDATE_IN_PROGRESS")
-        _second(draw, story, new, x, None, ("wait", "rollback", "delete", "update"))
+        _second(draw, story, new, x, None, second)
 
 
 # -- the last act: delete -------------------------------------------------------------------

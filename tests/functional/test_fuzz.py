@@ -20,12 +20,7 @@ BUDGET = float(os.environ.get("DUALPATH_FUZZ_BUDGET", "60"))
 # Findings the fuzzer made on this engine that are not fixed yet, each shown by a scenario
 # handed over for the corpus (found/): the loop goes on finding anything else. Empty this
 # as they are fixed.
-KNOWN_OPEN = {
-    ("unexpected-divergence", "both unexpected: events.* at delete"):
-        "found/delete_during_slow_create: a delete while an action is slow (not at a "
-        "breakpoint) cancels it on legacy (CREATE_FAILED, cancelled) and lets it finish "
-        "on convergence (CREATE_COMPLETE), then deletes",
-}
+KNOWN_OPEN: dict[tuple[str, str], str] = {}
 
 
 @pytest.mark.slow
