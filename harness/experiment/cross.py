@@ -49,6 +49,7 @@ def compare(scenario_id: str, run: PathRun, legacy: list[dict[str, Any]] | None,
     normalised snapshots (None when that run errored)."""
     block: dict[str, Any] = {
         "engine": CROSS, "status": run.status, "migrated_after": run.migrated_after,
+        "path_after_move": run.path_after_move,
         "skipped": run.skipped, "duration_s": round(run.duration_s, 4), "error": run.error,
         "failed_expectations": [f.to_json() for f in run.failures], "differences": [],
     }

@@ -43,6 +43,7 @@ class PathRun:
     error: str | None = None
     # a cross run: the step after which the stack was moved; or why it never was
     migrated_after: int | None = None
+    path_after_move: str | None = None  # the stack's path as the engine shows it, moved
     skipped: str | None = None
 
 
@@ -151,6 +152,7 @@ class Execution:
                              f"{outcome.get('message') or outcome['error']}"
             return
         result.migrated_after = index
+        result.path_after_move = self.service.show_stack(self.ctx, self.stack())["engine"]
         self.path = CONVERGENCE
         # a stack the scenario creates from now on is made where the pure run makes it
         self.service.conf.set_override("convergence_engine", True)

@@ -4,6 +4,7 @@ stack's updates and its delete; what is not safe to move is refused with nothing
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
@@ -113,6 +114,8 @@ def test_a_moved_stack_keeps_its_resources_then_updates_and_deletes_on_convergen
 def test_an_in_progress_stack_is_refused_and_left_as_it_is(drive, ctx):
     stack_id = drive.create(V1, environment=hooks_env(D="pre-create"), wait=False)
     drive.wait_hook(stack_id, "D", "pre-create")
+    # C is made beside B, which D waits for: the rows change no more while D is held
+    drive.service.wait_resource(ctx, stack_id, "C", status="CREATE_COMPLETE", timeout=30)
     rows, stack = _rows(drive.service, stack_id), _stack(drive.service, stack_id)
     with pytest.raises(errors.InvalidOperation, match="CREATE_IN_PROGRESS"):
         drive.service.migrate_stack(ctx, stack_id)
@@ -189,3 +192,52 @@ def test_the_command_s_exit_codes_and_lines(drive, dualpath_database, capsys):
     assert main([*base, "good", "nosuch"]) == 2
     captured = capsys.readouterr()
     assert "nosuch" in captured.err and captured.out == ""  # nothing done for any
+
+
+MIGRATE_SCENARIO = """
+description: a stack moved onto convergence, then updated with a replacement and deleted
+templates:
+  v1:
+    heat_template_version: 2015-04-30
+    resources:
+      A: {type: OS::Heat::TestResource, properties: {value: a}}
+      C:
+        type: OS::Heat::TestResource
+        properties: {value: c1, update_replace_value: one}
+        depends_on: [A]
+  v2:
+    heat_template_version: 2015-04-30
+    resources:
+      A: {type: OS::Heat::TestResource, properties: {value: a}}
+      C:
+        type: OS::Heat::TestResource
+        properties: {value: c2, update_replace_value: two}
+        depends_on: [A]
+steps:
+  - create: {template: v1}
+  - mark: created
+  - migrate: {}
+  - expect: {stack: CREATE_COMPLETE, unchanged: [A, C], since: created, converged: true}
+  - migrate: {}
+  - update: {template: v2}
+  - expect: {stack: UPDATE_COMPLETE, replaced: [C], unchanged: [A], reality: {A: 1, C: 1}}
+  - delete: {}
+  - expect: {stack: DELETE_COMPLETE, reality: {count: 0}}
+"""
+
+
+def test_the_migrate_step_keeps_the_stack_and_is_a_no_op_on_convergence(tmp_path):
+    root = tmp_path / "mine" / "moves"
+    root.mkdir(parents=True)
+    (root / "migrate.yaml").write_text(MIGRATE_SCENARIO)
+    out = tmp_path / "run.json"
+    code = main(["run", "--quiet", "-j", "1", "--repeat", "1", "--scenarios",
+                 str(root.parent), "--json", str(out)])
+    item = json.loads(out.read_text())["scenarios"][0]
+    assert code == 0, item
+    assert item["verdict"] == "parity", item["differences"]
+    for engine in ("legacy", "convergence"):
+        run = item["engines"][engine]
+        assert run["status"] == "passed", run["failed_expectations"]
+        assert [s["result"] for s in run["snapshots"] if s["op"] == "migrate"] == \
+            [{"error": None}, {"error": None}]
