@@ -55,4 +55,4 @@ def test_the_schema_lists_exactly_the_registered_steps_in_order():
     assert {k for k, s in STEPS.items() if s.operation} == {
         "create", "update", "delete", "rollback", "cancel", "migrate"}
     assert {k for k, s in STEPS.items() if s.needs_stack} == {
-        "update", "delete", "rollback", "cancel", "wait", "wait_for", "signal"}
+        "update", "delete", "rollback", "cancel", "migrate", "wait", "wait_for", "signal"}
