@@ -151,6 +151,32 @@ def test_a_left_backup_stack_is_refused(drive, ctx):
     assert _stack(drive.service, stack_id) == stack
 
 
+def test_a_legacy_call_that_read_the_stack_before_its_move_is_refused(drive, ctx):
+    """The race the move leaves: an update or delete that chose the legacy path from the
+    row it read, then took the stack lock after the move committed, must not run legacy."""
+    stack_id = drive.create(V1)
+    before = drive.physical_ids(stack_id)
+    with drive.service.rt.db.session() as s:
+        stale = s.get(Stack, stack_id)                         # read as a legacy stack
+    drive.service.migrate_stack(ctx, stack_id)
+    moved = _stack(drive.service, stack_id)
+    legacy_path = drive.service.path_of_stack(stale)
+    assert legacy_path.name == "legacy"
+    request = drive.service._request(V2, None, None, False, None, None)
+    with pytest.raises(errors.ActionInProgress, match="moved onto the convergence path"):
+        legacy_path.update(ctx, stale, request)
+    with pytest.raises(errors.ActionInProgress, match="moved onto the convergence path"):
+        legacy_path.delete(ctx, stale)
+    assert _stack(drive.service, stack_id) == moved
+    assert _count(drive.service, StackLock) == 0
+    with drive.service.rt.db.session() as s:                   # no backup stack left
+        assert s.scalar(sa.select(sa.func.count()).select_from(Stack)
+                        .where(Stack.owner_id == stack_id)) == 0
+    assert drive.physical_ids(stack_id) == before
+    drive.update(stack_id, V2)                                 # tried again: convergence
+    assert drive.show(stack_id)["stack_status"] == "UPDATE_COMPLETE"
+
+
 def test_a_dry_run_changes_nothing_and_a_second_move_is_a_no_op(drive, ctx):
     stack_id = drive.create(V1)
     rows, stack = _rows(drive.service, stack_id), _stack(drive.service, stack_id)
