@@ -68,6 +68,8 @@ def _template(rt: Runtime, stack: Stack) -> Template:
 
 
 def _check_stack(stack: Stack) -> None:
+    if stack.deleted_at is not None:
+        raise Refused("the stack is deleted")
     if stack.backup:
         raise Refused("a legacy backup stack moves with the stack it backs up")
     if stack.owner_id is not None:
