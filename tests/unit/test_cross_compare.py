@@ -69,3 +69,17 @@ def test_a_run_never_moved_is_skipped_and_a_broken_one_is_an_error():
     assert pure_broken["verdict"] == "error" and "pure run" in pure_broken["error"]
     assert cross.cell(cross.skipped_block("path-specific: legacy only")) == \
         "skipped (path-specific: legacy only)"
+
+
+def test_the_markdown_summary_gives_the_cross_verdicts():
+    from reports.markdown import render_markdown
+    from reports.runfile import load_run
+
+    run = load_run(Path(__file__).resolve().parents[1] / "data" / "runs" / "clean.json")
+    assert "Cross-path" not in render_markdown(run)
+    first = run["scenarios"][0]
+    first["cross"] = {**cross.skipped_block("x"), "verdict": "unexpected-divergence"}
+    run["summary"]["cross"] = {"parity": 3, "unexpected-divergence": 1, "skipped": 2}
+    text = render_markdown(run)
+    assert "parity 3, unexpected-divergence 1, skipped 2." in text
+    assert f"- `{first['id']}`: cross unexpected-divergence" in text
