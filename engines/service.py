@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from oslo_config import cfg
 
+from engines import migrate_stacks
 from engines.core import config, db, hooks, snapshot, stack_store, waiting
 from engines.core.config import database_url, new_conf
 from engines.core.context import RequestContext
@@ -250,6 +251,18 @@ class EngineService:
         stack = stack_store.get(self.rt.db, stack_id, ctx.project_id, include_deleted=False)
         self._path_of(stack)  # a stack whose path is missing cannot be acted on
         return hooks.signal(self.rt.db, stack.id, resource_name, hook, self.rt.engine_id)
+
+    @_api(operation=True)
+    def migrate_stack(self, ctx: RequestContext, stack_id: str, *,
+                      dry_run: bool = False) -> dict[str, str]:
+        """Move a COMPLETE legacy stack onto convergence (engines.migrate_stacks); refused:
+        InvalidOperation, nothing changed. Returns {"result", "reason"}."""
+        stack = stack_store.get(self.rt.db, stack_id, ctx.project_id, include_deleted=False)
+        self._path_named(CONVERGENCE)
+        done = migrate_stacks.migrate_stack(self.rt, stack.id, dry_run=dry_run)
+        if done.refused:
+            raise InvalidOperation(f"stack {stack.id} not moved: {done.reason}")
+        return {"result": done.result, "reason": done.reason}
 
     # -- observation ----------------------------------------------------------------------
     @_api()

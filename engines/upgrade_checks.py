@@ -123,7 +123,8 @@ class DualpathChecks(upgradecheck.UpgradeCommands):
                       f"{len(rows)} stack(s) on the legacy path: {movable} COMPLETE and "
                       f"movable onto convergence, {len(rows) - movable} not (IN_PROGRESS "
                       "or FAILED stacks must reach COMPLETE first). A stack stays on its "
-                      "path for life unless moved.")
+                      "path for life unless moved: 'dualpath db migrate-stacks --all' moves "
+                      "the COMPLETE ones.")
 
     def check_workers(self) -> Result:
         url = configured_transport(self.conf)

@@ -120,6 +120,7 @@ def _run_body(run: dict[str, Any], level: int = 3) -> list[str]:
     out += ["", f"Differences: {diffs['unexpected']} unexpected, {diffs['expected']} expected, "
                 f"{diffs['noise']} noise; {diffs['flaky']} flaky value(s). Stale registry "
                 f"entries: {summary['stale_entries']}. Time (all repeats): {timing}.", ""]
+    out += _cross_lines(run)
     heading = "#" * level
     for section in (_unexpected_section, _flaky_section, _problem_section, _stale_section,
                     _registry_section):
@@ -128,6 +129,19 @@ def _run_body(run: dict[str, Any], level: int = 3) -> list[str]:
             lines[0] = lines[0].replace("###", heading, 1)
         out += lines
     return out
+
+
+def _cross_lines(run: dict[str, Any]) -> list[str]:
+    """A --cross-path run: the cross verdicts, and the scenarios not at parity or skipped."""
+    counts = run["summary"].get("cross")
+    if not counts:
+        return []
+    lines = ["Cross-path (made on legacy, moved onto convergence once COMPLETE): "
+             + ", ".join(f"{v} {n}" for v, n in counts.items()) + ".", ""]
+    odd = [(i["id"], i["cross"]) for i in run["scenarios"]
+           if (i.get("cross") or {}).get("verdict") not in (None, "parity", "skipped")]
+    lines += [f"- {code(sid)}: cross {block['verdict']}" for sid, block in odd[:MAX_ITEMS]]
+    return lines + ([""] if odd else [])
 
 
 def _unexpected_section(run: dict[str, Any]) -> list[str]:

@@ -115,11 +115,13 @@ def list_live(db: Database, project_id: str) -> list[Stack]:
 
 def set_state(db: Database, stack_id: str, action: str, status: str, reason: str,
               engine_id: str, *, expect_traversal: str | None = None,
-              expect_status: str | None = None, **values: Any) -> bool:
+              expect_status: str | None = None, on_legacy: bool = False,
+              **values: Any) -> bool:
     """Move the stack to ``action``/``status`` and emit its event. With ``expect_traversal``
     the change only happens if that traversal is still the stack's current one (a newer
     operation has the last word), with ``expect_status`` if the stack is still in that
-    status; returns whether it happened."""
+    status, with ``on_legacy`` if it is still on the legacy path (not moved onto
+    convergence meanwhile); returns whether it happened."""
     unknown = set(values) - _FIELDS
     if unknown:
         raise TypeError(f"not stack fields: {sorted(unknown)}")
@@ -129,6 +131,8 @@ def set_state(db: Database, stack_id: str, action: str, status: str, reason: str
             query = query.where(Stack.current_traversal == expect_traversal)
         if expect_status is not None:
             query = query.where(Stack.status == expect_status)
+        if on_legacy:
+            query = query.where(Stack.convergence.is_(False))
         changed = s.execute(query.values(action=action, status=status, status_reason=reason,
                                          updated_at=utcnow(), **values)).rowcount
         if changed:

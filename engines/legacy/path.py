@@ -80,11 +80,13 @@ class Path(EnginePath):
             with self.rt.db.session() as s:
                 template_id = stack_store.store_template(s, request.raw, request.environment,
                                                          request.files)
-            stack_store.set_state(
-                self.rt.db, stack.id, UPDATE, IN_PROGRESS, "Stack UPDATE started",
-                self.rt.engine_id, raw_template_id=template_id,
-                parameters=request.parameters, disable_rollback=request.disable_rollback,
-                timeout=request.timeout)
+            try:
+                self._enter(stack.id, UPDATE, raw_template_id=template_id,
+                            parameters=request.parameters,
+                            disable_rollback=request.disable_rollback, timeout=request.timeout)
+            except ActionInProgress:
+                backup.discard()  # made by this call: a COMPLETE stack had none
+                raise
         except BaseException:
             stack_lock.release(self.rt, stack.id)
             raise
@@ -101,7 +103,9 @@ class Path(EnginePath):
             # engine's operation stops when it sees it no longer holds the lock
             stack_lock.acquire(self.rt, stack.id, steal_from_live=True)
             # the new state is visible when the call returns, as for every other operation
-            self._begin(stack.id, DELETE)
+            now = stack_store.get(self.rt.db, stack.id)
+            if (now.action, now.status) != (DELETE, IN_PROGRESS):
+                self._enter(stack.id, DELETE)
             self._launch_locked(stack.id, DELETE, stack.timeout)
 
     def rollback(self, ctx: RequestContext, stack: Stack) -> None:
@@ -220,6 +224,17 @@ class Path(EnginePath):
         stack_store.set_state(self.rt.db, op.stack_id, action, COMPLETE,
                               f"Stack {action} completed successfully", self.rt.engine_id,
                               **values)
+
+    def _enter(self, stack_id: str, action: str, **values: object) -> None:
+        """An API call's first state, only while the stack is still on this path: one
+        moved onto convergence since the call read it (``db migrate-stacks``) is not this
+        path's any more; ActionInProgress, the lock released, and the caller tries again."""
+        if not stack_store.set_state(self.rt.db, stack_id, action, IN_PROGRESS,
+                                     f"Stack {action} started", self.rt.engine_id,
+                                     on_legacy=True, **values):
+            stack_lock.release(self.rt, stack_id)
+            raise ActionInProgress(f"stack {stack_id} was moved onto the convergence path "
+                                   "meanwhile: try again")
 
     def _begin(self, stack_id: str, action: str) -> None:
         """Enter ``action``_IN_PROGRESS, unless already there (a phase started by the API

@@ -16,7 +16,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from engines.service import PATH_NAMES
-from harness.experiment import runner
+from harness.experiment import cross, runner
 
 VERDICT_STYLE = {"parity": "green", "expected-divergence": "cyan", "path-specific": "blue",
                  "unexpected-divergence": "bold red", "flaky": "bold yellow", "failed": "red",
@@ -50,6 +50,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--junit", type=Path, help="also write JUnit XML")
     p.add_argument("--markdown", type=Path, help="also write a Markdown summary")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--cross-path", action="store_true",
+                   help="also run each scenario with its stack made on legacy and moved onto "
+                   "convergence once COMPLETE, compared with both paths' runs")
     p.add_argument("--mutant", help="break the convergence path on purpose (see "
                    "harness/selftest/mutants.py), to see that the run catches it")
     p.set_defaults(handler=handle)
@@ -69,7 +72,8 @@ def handle(args: argparse.Namespace) -> int:
         engines=tuple(e.strip() for e in args.engines.split(",") if e.strip()),
         repeat=args.repeat, database_url=args.database_url,
         transport_url=args.transport_url, workers=args.workers, jobs=args.jobs,
-        mutant=args.mutant, config_files=tuple(args.config_file))
+        mutant=args.mutant, config_files=tuple(args.config_file),
+        cross_path=args.cross_path)
     console = Console(stderr=True)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())
@@ -110,7 +114,9 @@ def _write_reports(data: dict, args: argparse.Namespace) -> None:
 
 def summary_table(data: dict) -> Table:
     table = Table(title=f"dualpath parity run: {data['summary']['scenarios']} scenarios")
-    for column in ("scenario", "verdict", "legacy", "convergence", "differences"):
+    crossed = "cross" in data["summary"]
+    for column in ("scenario", "verdict", "legacy", "convergence", "differences") + (
+            ("cross-path",) if crossed else ()):
         table.add_column(column)
     for item in data["scenarios"]:
         cells = []
@@ -121,7 +127,8 @@ def summary_table(data: dict) -> Table:
         style = VERDICT_STYLE.get(item["verdict"], "")
         table.add_row(item["id"], f"[{style}]{item['verdict']}[/]", *cells,
                       f"{c['unexpected']} unexpected, {c['expected']} expected, "
-                      f"{c['noise']} noise" + (f", {c['flaky']} flaky" if c["flaky"] else ""))
+                      f"{c['noise']} noise" + (f", {c['flaky']} flaky" if c["flaky"] else ""),
+                      *((cross.cell(item.get("cross")),) if crossed else ()))
     s = data["summary"]
     table.caption = (f"parity {s['parity']}, expected {s['expected-divergence']}, "
                      f"path-specific {s['path-specific']}, unexpected "
@@ -129,5 +136,6 @@ def summary_table(data: dict) -> Table:
                      f"error {s['error']}; "
                      f"stale registry entries {s['stale_entries']}; time legacy "
                      f"{s['duration_s']['legacy']}s, convergence "
-                     f"{s['duration_s']['convergence']}s")
+                     f"{s['duration_s']['convergence']}s"
+                     + cross.caption(s.get("cross")))
     return table

@@ -1,6 +1,11 @@
 """Running one scenario on one path: every step through engines.service (what each step
 does is its definition's, scenarios/steps/<op>.py), a snapshot after each, its
-expectations checked. The engine is a fresh EngineService on a database of its own."""
+expectations checked. The engine is a fresh EngineService on a database of its own.
+
+The ``cross`` run (``dualpath run --cross-path``) is a third way through a scenario: the
+stack is made on the legacy path, moved onto convergence (the ``migrate`` step) right
+after the first step that leaves it settled and COMPLETE, and goes on there; until the move
+its expectations are legacy's, after it convergence's."""
 
 from __future__ import annotations
 
@@ -10,12 +15,22 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engines.core.context import RequestContext
-from engines.service import CONVERGENCE, PATH_NAMES, EngineService, dispose_connections, new_conf
+from engines.service import (
+    CONVERGENCE,
+    LEGACY,
+    PATH_NAMES,
+    EngineService,
+    dispose_connections,
+    new_conf,
+)
 from harness.experiment.observation import Observer
 from scenarios.steps import STEPS
 from scenarios.steps.base import Failure
 
 PASSED, FAILED, ERROR = "passed", "failed", "error"  # a path run's status
+CROSS = "cross"  # legacy until the first settled COMPLETE state, migrated, then convergence
+# a settled stack in one of these states is moved: not deleted, nothing running
+MOVABLE = ("CREATE_COMPLETE", "UPDATE_COMPLETE", "ROLLBACK_COMPLETE")
 
 
 @dataclass
@@ -26,6 +41,10 @@ class PathRun:
     snapshots: list[dict[str, Any]] = field(default_factory=list)
     failures: list[Failure] = field(default_factory=list)
     error: str | None = None
+    # a cross run: the step after which the stack was moved; or why it never was
+    migrated_after: int | None = None
+    path_after_move: str | None = None  # the stack's path as the engine shows it, moved
+    skipped: str | None = None
 
 
 @dataclass
@@ -47,6 +66,8 @@ class Execution:
                  settings: Settings) -> None:
         self.scenario = scenario
         self.engine = engine
+        # the path whose expectations hold now: a cross run's is legacy's until its move
+        self.path = LEGACY if engine == CROSS else engine
         self.url = database_url
         self.settings = settings
         self.ctx = RequestContext(project_id="dualpath-scenario")
@@ -81,6 +102,9 @@ class Execution:
             started = time.perf_counter()
             for step in self.scenario.steps:
                 self._step(step, result)
+            if self.engine == CROSS and result.migrated_after is None and not result.skipped:
+                result.skipped = "the stack never reached a settled COMPLETE state to be " \
+                                 "moved at"
             # the steps only: starting and stopping the engine is not the path's work
             result.duration_s = time.perf_counter() - started
             if result.failures:
@@ -111,6 +135,27 @@ class Execution:
                                             settles=kind.settles(step.args))
         result.failures.extend(kind.verify(self, step.index, step.args, snap, outcome))
         result.snapshots.append(recorded)
+        if self.engine == CROSS and self.path == LEGACY and not result.skipped \
+                and kind.settles(step.args) and (snap.get("stack") or {}).get("status") \
+                in MOVABLE:
+            self._migrate(step.index, result)
+
+    def _migrate(self, index: int, result: PathRun) -> None:
+        """The cross run's move, after step ``index``: the scenarios' own ``migrate``
+        step, unrecorded (the snapshots stay step for step those of the other paths)."""
+        assert self.service is not None
+        last_error = self.last_error  # what a later ``expect: {error}`` reads is the scenario's
+        outcome = STEPS["migrate"].run(self, {})
+        self.last_error = last_error
+        if outcome["error"]:
+            result.skipped = f"the move after step {index} was refused: " \
+                             f"{outcome.get('message') or outcome['error']}"
+            return
+        result.migrated_after = index
+        result.path_after_move = self.service.show_stack(self.ctx, self.stack())["engine"]
+        self.path = CONVERGENCE
+        # a stack the scenario creates from now on is made where the pure run makes it
+        self.service.conf.set_override("convergence_engine", True)
 
     # -- what steps use (scenarios.steps.base.StepRun) ---------------------------------------
     def stack(self) -> str:
@@ -125,7 +170,7 @@ class Execution:
     def for_path(self, value: Any) -> Any:
         """An expectation may differ per path: {legacy: X, convergence: Y}."""
         if isinstance(value, dict) and set(value) <= set(PATH_NAMES):
-            return value.get(self.engine)
+            return value.get(self.path)
         return value
 
     def _state(self) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from engines.service import PATH_NAMES
-from harness.experiment import provenance
+from harness.experiment import cross, provenance
 from harness.experiment.classify import (
     classify,
     flaky_differences,
@@ -26,7 +26,7 @@ from harness.experiment.classify import (
     verdict,
 )
 from harness.experiment.divergence_registry import Registry
-from harness.experiment.execute import Execution, PathRun, Settings
+from harness.experiment.execute import CROSS, Execution, PathRun, Settings
 from harness.experiment.normalize import mask_random, normalize
 from harness.infra.databases import DatabaseFactory
 from reports.runfile import SCHEMA_VERSION
@@ -49,6 +49,8 @@ class RunOptions:
     jobs: int = field(default_factory=lambda: os.cpu_count() or 1)
     mutant: str | None = None  # harness.selftest.mutants: prove a broken path is caught
     config_files: tuple[str, ...] = ()
+    # also a cross run per scenario: legacy, moved onto convergence, on (harness/experiment/cross)
+    cross_path: bool = False
 
 
 @dataclass(frozen=True)
@@ -67,12 +69,13 @@ def _execute(unit: Unit, factory: DatabaseFactory, options: RunOptions) -> PathR
             f"{uuid.uuid4().hex[:6]}"
     url = factory.new(label)
     workers = None
+    # a cross run ends on convergence: its work there is done by the workers too
+    remote = bool(options.workers) and unit.engine in ("convergence", CROSS)
     settings = Settings(transport_url=options.transport_url,
                         topic=f"dualpath-run-{uuid.uuid4().hex}",
-                        local_workers=0 if options.workers and unit.engine == "convergence"
-                        else 1, config_files=options.config_files)
+                        local_workers=0 if remote else 1, config_files=options.config_files)
     try:
-        if options.workers and unit.engine == "convergence":
+        if remote:
             from engines.processes import WorkerProcesses, isolated_bus
             # a bus of its own on the shared broker, deleted when the run's workers go
             bus = isolated_bus(settings.topic)
@@ -94,6 +97,8 @@ def plan(scenarios: list[Scenario], options: RunOptions) -> list[Unit]:
         for engine in scenario.engines:
             if engine in options.engines:
                 units.extend(Unit(scenario, engine, r) for r in range(options.repeat))
+        if options.cross_path and cross.skip_reason(scenario, options.engines) is None:
+            units.append(Unit(scenario, CROSS, 0))  # once: compared, not repeated for noise
     return units
 
 
@@ -152,7 +157,7 @@ def run(options: RunOptions, progress: Callable[[Unit, PathRun], None] | None = 
             "engines": list(options.engines), "scenario_root": str(options.scenario_root),
             "divergences_file": str(options.divergences) if options.divergences else None,
             "filter": options.pattern, "migrations": migration_check,
-            "mutant": options.mutant,
+            "mutant": options.mutant, "cross_path": options.cross_path,
             "commit": provenance.commit_info(),
             "config": provenance.describe(
                 backend=factory.backend, database_url=options.database_url,
@@ -227,6 +232,9 @@ def _scenario_result(scenario: Scenario, options: RunOptions,
     counts = {k: sum(1 for d in differences if d["class"] == k)
               for k in ("unexpected", "expected", "noise")}
     counts["flaky"] = len(flaky_items)
+    extra: dict[str, Any] = {}
+    if options.cross_path:
+        extra["cross"] = _cross_result(scenario, options, results, normalized, engines)
     return {
         "id": scenario.id, "group": scenario.group, "name": scenario.name,
         "description": scenario.description, "tags": list(scenario.tags),
@@ -235,8 +243,23 @@ def _scenario_result(scenario: Scenario, options: RunOptions,
                            list(scenario.engines), differences, flaky=bool(flaky_items)),
         "steps": [{"index": s.index, "op": s.op, "args": s.args} for s in scenario.steps],
         "engines": engines, "differences": differences, "noise": noise_items,
-        "flaky": flaky_items, "counts": counts,
+        "flaky": flaky_items, "counts": counts, **extra,
     }
+
+
+def _cross_result(scenario: Scenario, options: RunOptions,
+                  results: dict[tuple[str, str], list[PathRun]],
+                  normalized: dict[str, list[list[dict[str, Any]]]],
+                  engines: dict[str, Any]) -> dict[str, Any]:
+    reason = cross.skip_reason(scenario, options.engines)
+    runs = results.get((scenario.id, CROSS), [])
+    if reason is not None or not runs:
+        return cross.skipped_block(reason or "not run")
+    pure = {e: (normalized[e][0] if normalized.get(e) and engines[e]["status"] != "error"
+                else None) for e in PATH_NAMES}
+    # a registry of its own: the pure paths' counts of explained differences stay theirs
+    registry = Registry.load(options.divergences)
+    return cross.compare(scenario.id, runs[0], pure["legacy"], pure["convergence"], registry)
 
 
 def _summary(items: list[dict[str, Any]], registry: Registry) -> dict[str, Any]:
@@ -245,6 +268,8 @@ def _summary(items: list[dict[str, Any]], registry: Registry) -> dict[str, Any]:
         summary[name] = sum(1 for i in items if i["verdict"] == name)
     summary["differences"] = {k: sum(i["counts"][k] for i in items) for k in CLASSES}
     summary["stale_entries"] = len(registry.stale())
+    if (crossed := cross.summary(items)) is not None:
+        summary["cross"] = crossed
     summary["duration_s"] = {e: round(sum(sum(i["engines"][e]["durations_s"])
                                           for i in items if e in i["engines"]), 3)
                              for e in PATH_NAMES}
@@ -261,5 +286,7 @@ def _summary(items: list[dict[str, Any]], registry: Registry) -> dict[str, Any]:
 def exit_code(run_data: dict[str, Any]) -> int:
     """0 when every verdict is parity, an expected divergence or a path-specific pass;
     1 for an unexpected divergence, a flaky path, a failure or an error."""
-    bad = any(i["verdict"] in BAD_VERDICTS for i in run_data["scenarios"])
+    bad = any(i["verdict"] in BAD_VERDICTS
+              or (i.get("cross") or {}).get("verdict") in BAD_VERDICTS
+              for i in run_data["scenarios"])
     return EXIT_AGAINST if bad else EXIT_OK

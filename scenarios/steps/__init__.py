@@ -11,6 +11,7 @@ from scenarios.steps import (
     expect,
     fault,
     mark,
+    migrate,
     rollback,
     signal,
     update,
@@ -21,6 +22,6 @@ from scenarios.steps.base import StepKind
 
 # in the order the schema lists them (and error messages name them)
 STEPS: dict[str, StepKind] = {module.STEP.name: module.STEP for module in (
-    create, update, delete, rollback, cancel, wait, wait_for, signal, fault, mark, expect)}
+    create, update, delete, rollback, cancel, migrate, wait, wait_for, signal, fault, mark, expect)}
 
 __all__ = ["STEPS", "StepKind"]

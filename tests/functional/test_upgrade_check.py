@@ -44,6 +44,7 @@ def test_legacy_stacks_are_counted_with_how_many_can_move(dualpath_service, caps
     legacy = checks["Stacks still on the legacy path"]
     assert legacy["result"] == 1
     assert "2 stack(s) on the legacy path: 1 COMPLETE and movable" in legacy["details"]
+    assert "dualpath db migrate-stacks --all" in legacy["details"]
     assert code == 1
 
 

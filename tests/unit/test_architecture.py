@@ -22,6 +22,7 @@ PUBLIC_ENGINE = {
     "engines.observe",  # a read-only view of the simulated cloud
     "engines.cli_worker",  # the engine's own command, mounted as `dualpath worker`
     "engines.upgrade_checks",  # the operator's readiness checks, `dualpath upgrade-check`
+    "engines.migrate_stacks",  # legacy stacks moved onto convergence, `db migrate-stacks`
     "engines.core.errors",  # the error classes callers see (the contract is the class)
     "engines.core.context",  # the request context every call takes
 }
