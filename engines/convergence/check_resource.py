@@ -127,18 +127,26 @@ def ref_by_id(db: Database, resource_id: int) -> RowRef | None:
 
 def referenced_attributes(template: Template) -> frozenset[str]:
     """Names of the resources whose attributes some resource of ``template`` reads
-    (``get_attr``): a check sends a resource's attributes on only if they are wanted,
-    since reading them costs a look at the cloud. Computed once per template."""
+    (``get_attr``, or ``get_resource`` of a resource referred to by an attribute of its
+    own, as a RandomString is by its string): a check sends a resource's attributes on
+    only if they are wanted, since reading them costs a look at the cloud. Computed once
+    per template."""
     found = _REFERENCED.get(id(template))
     if found is not None and found[0] is template:
         return found[1]
     names: set[str] = set()
+
+    def by_value(name: str) -> bool:
+        defn = template.resources.get(name)
+        return defn is not None and getattr(defn.plugin, "reference_attribute", None) is not None
 
     def walk(snippet: Any) -> None:
         if isinstance(snippet, dict):
             for fn, args in snippet.items():
                 if fn == "get_attr" and isinstance(args, list) and args:
                     names.add(str(args[0]))
+                elif fn == "get_resource" and isinstance(args, str) and by_value(args):
+                    names.add(args)
                 walk(args)
         elif isinstance(snippet, list):
             for item in snippet:

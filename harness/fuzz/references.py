@@ -11,6 +11,9 @@ import re
 from typing import Any
 
 SEPARATOR = "-"
+# types that get_resource refers to by an attribute, not the physical id (Heat: a
+# RandomString is its string); the engine's plugins say so by ``reference_attribute``
+BY_ATTRIBUTE = {"OS::Heat::RandomString": "value"}
 
 
 def _pattern(value: Any, resources: dict[str, Any]) -> str | None:
@@ -25,6 +28,9 @@ def _pattern(value: Any, resources: dict[str, Any]) -> str | None:
         return f"[^{re.escape(SEPARATOR)}]*"
     if function == "get_resource":
         target = resources.get(args) or {}
+        by = BY_ATTRIBUTE.get(target.get("type") or "")
+        if by is not None:
+            return re.escape(str((target.get("attributes") or {}).get(by)))
         return re.escape(str(target.get("physical_id")))
     if function == "get_attr" and isinstance(args, list) and len(args) == 2:
         target = resources.get(args[0]) or {}

@@ -21,7 +21,8 @@ KINDS = ("test", "test", "none", "value", "random")
 # the simplest first (what shrinking goes to); the hardest for the paths more than once
 MUTATIONS = ("change", "add", "remove", "rename", "replace", "invert", "replace")
 CREATE_ACTS = ("plain", "fail", "fault", "latency", "hook", "slow", "hook")
-UPDATE_ACTS = ("plain", "fail", "fault", "hook", "slow", "refused-rollback", "hook", "fail")
+UPDATE_ACTS = ("plain", "fail", "fault", "hook", "slow", "refused-rollback", "hook", "fail",
+               "fail")
 FINAL_ACTS = ("plain", "hold", "fault")
 SLOW = (0.3, 0.4, 0.5)  # s: long enough to be seen under load, short enough to be fast
 # s: an action that a delete or rollback is to find running. A stopped action ends at once,
@@ -208,9 +209,17 @@ def update_act(draw: Any, story: Story) -> None:
         new = mutate(draw, story, current)
         x = _pick(draw, _tests(new))
         if x is not None:
+            what = f"{x} fails"
+            # a replacement done before the failure is what a rollback must undo by
+            # bringing the old copy back: made likely, not left to the mutations' chance
+            before = [n for n in _tests(new) if n != x and n not in new.descendants(x)]
+            if before and draw(st.integers(0, 3)):  # three times in four
+                y = _pick(draw, before)
+                what += ", after " + (new.force_replace(y, "replace_value", story.fresh(y))
+                                      or f"replacing {y}")
             shown = _isolated(new, x)
             shown.resources[x].fail = True
-            _failing_update(draw, story, shown, new, f"{x} fails")
+            _failing_update(draw, story, shown, new, what)
             return
         how = "plain"
     if how == "fault":

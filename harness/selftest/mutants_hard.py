@@ -56,11 +56,13 @@ def _actions(pause: Callable[[Any, Callable[[], None], str], None]) -> None:
 
     base = worker.ResourceActions
 
+    from engines.core.environment import hooks_matching
+
     class Mutated(base):  # type: ignore[misc, valid-type]
-        def _pause(self, row: Any, hook: str, wanted: frozenset[str], action: str) -> None:
-            if hook not in wanted:
+        def _pause(self, row: Any, hook: str, action: str) -> None:
+            if hook not in hooks_matching(self.hooks, row.name):
                 return
-            pause(self, lambda: base._pause(self, row, hook, wanted, action), hook)
+            pause(self, lambda: base._pause(self, row, hook, action), hook)
 
     worker.ResourceActions = Mutated
 

@@ -36,3 +36,15 @@ def test_a_lost_or_stale_reference_is_named():
 def test_what_it_does_not_model_is_left_alone():
     template = {"resources": {"C": {"properties": {"value": {"str_replace": {}}}}}}
     assert reference_problems(template, _snap("anything")) == []
+
+
+def test_get_resource_of_a_random_string_is_its_string():
+    template = {"resources": {"C": {"properties": {"value": {"list_join": ["-", [
+        "c0", {"get_resource": "R"}]]}}}}}
+    snap = {"resources": {
+        "R": {"type": "OS::Heat::RandomString", "physical_id": "pr",
+              "attributes": {"value": "Xy7Qa9"}},
+        "C": {"properties": {"value": "c0-Xy7Qa9"}}}}
+    assert reference_problems(template, snap) == []
+    snap["resources"]["C"]["properties"]["value"] = "c0-"
+    assert reference_problems(template, snap)
