@@ -213,7 +213,7 @@ def update_act(draw: Any, story: Story) -> None:
             # a replacement done before the failure is what a rollback must undo by
             # bringing the old copy back: made likely, not left to the mutations' chance
             before = [n for n in _tests(new) if n != x and n not in new.descendants(x)]
-            if before and draw(st.integers(0, 3)):  # three times in four
+            if before and draw(st.integers(0, 7)):  # seven times in eight
                 y = _pick(draw, before)
                 what += ", after " + (new.force_replace(y, "replace_value", story.fresh(y))
                                       or f"replacing {y}")

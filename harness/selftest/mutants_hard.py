@@ -9,6 +9,7 @@ a seam's helpers live in ``worker`` or in the modules it was split into."""
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -23,21 +24,26 @@ def _superseded_still_writes() -> None:
     pretend = threading.local()
 
     def current_as(reader: Callable[..., Any]) -> Callable[..., Any]:
-        def read(*args: Any) -> Any:
-            stack = reader(*args)
+        def read(*args: Any, **kwargs: Any) -> Any:
+            stack = reader(*args, **kwargs)
             traversal = getattr(pretend, "traversal", None)
             if stack is not None and traversal and stack.status == "IN_PROGRESS":
+                if dataclasses.is_dataclass(stack):  # a StackStatus: frozen, a copy
+                    return dataclasses.replace(stack, current_traversal=traversal)
                 stack.current_traversal = traversal  # a detached row: nothing is written
             return stack
         return read
 
     if hasattr(worker.Worker, "_current"):
         worker.Worker._current = current_as(worker.Worker._current)
+    # every name a check reads the stack's current traversal through, in every module
+    # that has one (the seams moved as the worker was split: patch what is there)
     for module_name in ("worker", "propagate", "check_resource"):
         module = getattr(__import__("engines.convergence", fromlist=[module_name]),
                          module_name, None)
-        if module is not None and hasattr(module, "stack_row"):
-            module.stack_row = current_as(module.stack_row)
+        for seam in ("stack_row", "stack_status"):
+            if module is not None and hasattr(module, seam):
+                setattr(module, seam, current_as(getattr(module, seam)))
     original = worker.Worker._check
 
     def check(self: Any, stack_id: str, traversal_id: str, *args: Any) -> None:
