@@ -138,7 +138,7 @@ def referenced_attributes(template: Template) -> frozenset[str]:
 
     def by_value(name: str) -> bool:
         defn = template.resources.get(name)
-        return defn is not None and getattr(defn.plugin, "reference_attribute", None) is not None
+        return defn is not None and defn.reference_attribute is not None
 
     def walk(snippet: Any) -> None:
         if isinstance(snippet, dict):

@@ -60,6 +60,12 @@ class ResourceDefinition:
         """deletion_policy: Retain -- deleting the resource leaves its physical one alone."""
         return self.deletion_policy == RETAIN_POLICY
 
+    @property
+    def reference_attribute(self) -> str | None:
+        """The attribute get_resource of this resource is, where it is not the physical
+        id (as in Heat, get_resource of a RandomString is the string)."""
+        return getattr(self.plugin, "reference_attribute", None)
+
 
 class _LookupSource:
     def __init__(self, template: Template, lookup: Lookup) -> None:
@@ -74,9 +80,7 @@ class _LookupSource:
 
     def physical_id(self, name: str) -> Any:
         defn = self._template.resources.get(name)
-        # as in Heat, some resources are referred to by a value of theirs, not their id
-        # (get_resource of a RandomString is the string)
-        by = getattr(defn.plugin, "reference_attribute", None) if defn else None
+        by = defn.reference_attribute if defn else None
         if by is not None:
             return self._lookup.attribute(name, by)
         return self._lookup.physical_id(name)
