@@ -9,7 +9,9 @@ service API and the cloud's read-only view, as the harness's snapshots are.
 - ``deleted-leaves-nothing``: a deleted stack leaves nothing in the cloud;
 - ``transitions-end``: every resource transition that started has ended (events);
 - ``quiet-after-settle``: once an operation has finished, nothing changes the cloud until
-  the next operation (a superseded or cancelled one that still writes)."""
+  the next operation (a superseded or cancelled one that still writes);
+- ``rollback-restores``: a rollback to the template the stack last completed on brings back
+  the copies it replaced (harness.fuzz.restores)."""
 
 from __future__ import annotations
 
@@ -21,18 +23,21 @@ from engines.core.errors import NotFound
 from harness.fuzz import pipeline
 from harness.fuzz.pipeline import Execution, Failure, Observer, check
 from harness.fuzz.references import reference_problems
+from harness.fuzz.restores import Had, had, restore_problems
 
 CONVERGED = "converged"
 COMPLETE_WITH_FAILED = "complete-with-failed"
 DELETED_LEAVES_NOTHING = "deleted-leaves-nothing"
 TRANSITIONS_END = "transitions-end"
 QUIET = "quiet-after-settle"
+RESTORES = "rollback-restores"
 INVARIANTS = {
     CONVERGED: "a COMPLETE stack is converged on its current template",
     COMPLETE_WITH_FAILED: "a stack is never COMPLETE while one of its resources is FAILED",
     DELETED_LEAVES_NOTHING: "a deleted stack leaves nothing in the cloud",
     TRANSITIONS_END: "every resource transition that starts also ends",
     QUIET: "nothing changes the cloud after an operation has finished",
+    RESTORES: "a rollback brings back the copies it replaced",
 }
 QUIET_WINDOW = 0.2  # s, after the last step: a late write shows within a slow action's tick
 PREFIX = "invariant:"
@@ -79,6 +84,7 @@ class WatchedExecution(Execution):
         # create that rolled back leaves nothing, but keeps its template (as Heat's does)
         self.stored = "<nothing>"
         self._busy = False
+        self._had: Had | None = None  # the stack at its last COMPLETE
 
     def run(self) -> Any:
         result = super().run()  # its _step, below, is where the invariants are checked
@@ -172,6 +178,18 @@ class WatchedExecution(Execution):
         for name, actions in open_transitions(events, view["name"]).items():
             self._violate(index, TRANSITIONS_END, f"{name}: {', '.join(actions)} started and "
                           f"never ended (the stack is {status})")
+        self._check_restored(index, status, events)
+
+    def _check_restored(self, index: int, status: str, events: list[dict[str, Any]]) -> None:
+        if not status.endswith("_COMPLETE"):
+            return
+        cloud = self.service.cloud
+        now = cloud.resources(self.stack_id)
+        if (status == "ROLLBACK_COMPLETE" and self._had is not None
+                and self._had.template == self.target):
+            for message in restore_problems(self._had, now, events):
+                self._violate(index, RESTORES, message)
+        self._had = had(self.target, now, len(events))
 
     def _template_names(self) -> dict[str, set[str]]:
         return {n: set(t.get("resources") or {}) for n, t in self.scenario.templates.items()}

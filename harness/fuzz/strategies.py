@@ -210,9 +210,10 @@ def update_act(draw: Any, story: Story) -> None:
         x = _pick(draw, _tests(new))
         if x is not None:
             what = f"{x} fails"
-            # a replacement done before the failure is what a rollback must undo by
-            # bringing the old copy back: made likely, not left to the mutations' chance
-            before = [n for n in _tests(new) if n != x and n not in new.descendants(x)]
+            # a replacement done before the failure, or the failing one's own, is what a
+            # rollback must undo by bringing the old copy back: made likely, not left to
+            # the mutations' chance
+            before = [n for n in _tests(new) if n not in new.descendants(x)]
             if before and draw(st.integers(0, 7)):  # seven times in eight
                 y = _pick(draw, before)
                 what += ", after " + (new.force_replace(y, "replace_value", story.fresh(y))
