@@ -179,6 +179,16 @@ def table_exists(name: str) -> bool:
     return sa.inspect(op.get_bind()).has_table(name)
 
 
+def create_index_once(name: str, table: str, columns: list[str]) -> None:
+    """Create index ``name`` unless it exists: a revision killed between creating a table
+    and its index (MySQL/MariaDB commit each DDL statement) must not, run again, skip the
+    index with the table."""
+    if not op.get_context().as_sql and any(
+            index["name"] == name for index in sa.inspect(op.get_bind()).get_indexes(table)):
+        return
+    op.create_index(name, table, columns)
+
+
 def _mysql_errno(exc: sa.exc.DBAPIError) -> int | None:
     args = getattr(exc.orig, "args", ())
     return args[0] if args and isinstance(args[0], int) else None

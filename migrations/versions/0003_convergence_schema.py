@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from engines.core.models import JSONText, Timestamp
-from migrations import add_columns_online, bounded_ddl, table_exists
+from migrations import add_columns_online, bounded_ddl, create_index_once, table_exists
 
 revision: str = "0003_convergence_schema"
 down_revision: str | Sequence[str] | None = "0002_engine_mode"
@@ -66,9 +66,11 @@ def upgrade() -> None:
         # its foreign key locks stack briefly too (against writes, on PostgreSQL)
         if not table_exists("sync_point"):
             _create_sync_point()
+        create_index_once("ix_sync_point_stack_id", "sync_point", ["stack_id"])
         # service references nothing: no lock on a live table
         if not table_exists("service"):
             _create_service()
+        create_index_once("ix_service_engine_id", "service", ["engine_id"])
 
 
 def _create_sync_point() -> None:
@@ -84,7 +86,6 @@ def _create_sync_point() -> None:
         sa.Column("updated_at", Timestamp, nullable=True),
         **MYSQL_TABLE,
     )
-    op.create_index("ix_sync_point_stack_id", "sync_point", ["stack_id"])
 
 
 def _create_service() -> None:
@@ -102,7 +103,6 @@ def _create_service() -> None:
         sa.Column("deleted_at", Timestamp, nullable=True),
         **MYSQL_TABLE,
     )
-    op.create_index("ix_service_engine_id", "service", ["engine_id"])
 
 
 def downgrade() -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import hashlib
 import json
 import os
 import subprocess
@@ -946,3 +947,79 @@ def test_upgrade_under_live_legacy_traffic(
         stacks = _snapshot(conn)["stack"]
     assert all((sid,) in stacks for sid in created)
     assert all(row["convergence"] is False for row in stacks.values())
+
+
+# -- a migration killed midway --------------------------------------------------------------
+
+# An upgrade in a process of its own that SIGKILLs itself right after its Nth DDL statement
+# (with KILL_AFTER 0: never; it prints how many it ran): the moment an operator's ^C, an OOM
+# kill or a lost host would leave, on MariaDB with part of a revision's DDL committed.
+_KILLED_UPGRADE = """
+import os, signal, sys
+import sqlalchemy as sa
+from sqlalchemy import event
+from migrations import api
+
+url, kill_after = sys.argv[1], int(sys.argv[2])
+ddl = [0]
+
+@event.listens_for(sa.engine.Engine, "after_cursor_execute")
+def _count(conn, cursor, statement, parameters, context, executemany):
+    if statement.lstrip().split(None, 1)[0].upper() in ("CREATE", "ALTER", "DROP"):
+        ddl[0] += 1
+        if ddl[0] == kill_after:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+api.upgrade(url)
+print(ddl[0])
+"""
+
+
+def _killed_upgrade(url: str, kill_after: int) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-c", _KILLED_UPGRADE, url, str(kill_after)],
+                          capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+
+
+def _checksums(conn: sa.Connection, columns: dict[str, set[str]]) -> dict[str, str]:
+    """Per table of ``columns``, a digest of its rows in those columns, in key order."""
+    sums = {}
+    for table, rows in _snapshot(conn).items():
+        if table not in columns:
+            continue
+        digest = hashlib.sha256()
+        for pk in sorted(rows, key=repr):
+            row = rows[pk]
+            digest.update(repr(sorted((k, row[k]) for k in columns[table])).encode())
+        sums[table] = f"{len(rows)}:{digest.hexdigest()[:16]}"
+    return sums
+
+
+@pytest.mark.parametrize("backend", ["sqlite", *SERVERS])
+def test_an_upgrade_killed_after_any_ddl_statement_completes_when_run_again(
+    backend: str, new_database: Callable[[str], str], engine_for: Callable[[str], sa.Engine]
+) -> None:
+    """Killed after each DDL statement in turn, from the pre-convergence schema to head:
+    the next upgrade completes, the schema is head's, and every table that held rows has
+    the same rows (checksums over the columns it had) as before."""
+    probe = new_database(backend)
+    api.upgrade(probe, REVISIONS[0])
+    whole = _killed_upgrade(probe, 0)
+    assert whole.returncode == 0, whole.stderr[-2000:]
+    statements = int(whole.stdout.split()[-1])
+    assert statements >= len(REVISIONS) - 1, whole.stdout
+    for kill_after in range(1, statements + 1):
+        url = new_database(backend)
+        api.upgrade(url, REVISIONS[0])
+        engine = engine_for(url)
+        with engine.begin() as conn:
+            _write_legacy_population(Writer(conn, REVISIONS[0]), f"killed{kill_after}")
+        with engine.connect() as conn:
+            columns = {t: set(c) for t, c in ERA_COLUMNS[REVISIONS[0]].items()}
+            before = _checksums(conn, columns)
+        killed = _killed_upgrade(url, kill_after)
+        assert killed.returncode == -9, (kill_after, killed.returncode, killed.stderr[-2000:])
+        api.upgrade(url)
+        assert api.current(url) == HEAD, kill_after
+        with engine.connect() as conn:
+            assert _model_diff(conn) == [], kill_after
+            assert _checksums(conn, columns) == before, kill_after
