@@ -44,8 +44,21 @@ def _backend(url: URL) -> str:
     return url.get_backend_name()
 
 
-def _engine(url: URL | str, **kwargs: object) -> sa.Engine:
+# the drivers the project installs: a URL that leaves the driver to be guessed gets
+# SQLAlchemy's default (psycopg 3, mysqlclient: not installed) and a warning from oslo.db
+# for every engine made on it, which is every scenario of a run
+DRIVERS = {"postgresql": "postgresql+psycopg2", "mysql": "mysql+pymysql"}
+
+
+def with_driver(url: URL | str) -> URL:
+    """``url`` naming the driver this project installs (``postgresql://`` ->
+    ``postgresql+psycopg2://``); a URL that names one is kept as it is."""
     url = make_url(url)
+    return url.set(drivername=DRIVERS[url.drivername]) if url.drivername in DRIVERS else url
+
+
+def _engine(url: URL | str, **kwargs: object) -> sa.Engine:
+    url = with_driver(url)
     connect_args: dict[str, object] = {}
     if _backend(url) in ("postgresql", "mysql"):
         connect_args["connect_timeout"] = CONNECT_TIMEOUT
@@ -54,7 +67,7 @@ def _engine(url: URL | str, **kwargs: object) -> sa.Engine:
 
 
 def _render(url: URL) -> str:
-    return url.render_as_string(hide_password=False)
+    return with_driver(url).render_as_string(hide_password=False)
 
 
 def probe(server_url: str) -> str | None:
