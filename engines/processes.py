@@ -15,8 +15,9 @@ from engines.convergence.processes import (
     write_config,
 )
 from engines.convergence.worker_service import transport_problem
-from engines.core.crash_points import AFTER_CLOUD_CREATE, arm_after_cloud_create
+from engines.core.crash_points import AFTER_CLOUD_CREATE, ON_CHECK, arm_after_cloud_create
+from engines.core.crash_points import arm as arm_crash_point
 
-__all__ = ["AFTER_CLOUD_CREATE", "WorkerProcess", "WorkerProcesses", "WorkerStartError",
-           "arm_after_cloud_create", "broker_problem", "isolated_bus", "transport_problem",
-           "write_config"]
+__all__ = ["AFTER_CLOUD_CREATE", "ON_CHECK", "WorkerProcess", "WorkerProcesses",
+           "WorkerStartError", "arm_after_cloud_create", "arm_crash_point", "broker_problem",
+           "isolated_bus", "transport_problem", "write_config"]

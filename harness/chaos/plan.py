@@ -16,6 +16,10 @@ from typing import Any
 
 PHASES = ("create", "update", "delete")
 KILL, CRASH_AFTER_CREATE = "kill", "crash-after-create"
+# a worker dies having taken a resource's check off the bus, before its lock: not drawn
+# (the run's figures were measured without it), a plan of its own for tests and replays
+CRASH_ON_CHECK = "crash-on-check"
+CRASHES = (CRASH_AFTER_CREATE, CRASH_ON_CHECK)
 WAIT = 0.4  # seconds each resource action takes: long enough to be caught in the middle
 
 # A <- B <- D, C <- D: two levels of dependency and a resource beside them
@@ -45,9 +49,9 @@ class TrialPlan:
     trial: int
     seed: str  # "<run seed>:<trial>": what the trial's choices are drawn from
     phase: str  # the operation disrupted
-    mode: str  # KILL or CRASH_AFTER_CREATE
+    mode: str  # KILL, CRASH_AFTER_CREATE or CRASH_ON_CHECK
     kill_at: float | None  # seconds after the operation started (KILL)
-    crash_on: str | None  # the resource whose create the victim dies after (CRASH_...)
+    crash_on: str | None  # the resource the victim dies on (CRASHES)
 
     @classmethod
     def draw(cls, run_seed: int, trial: int) -> TrialPlan:
@@ -63,6 +67,8 @@ class TrialPlan:
     def describe(self) -> str:
         if self.mode == CRASH_AFTER_CREATE:
             return f"{self.phase}: crash after the cloud created {self.crash_on}"
+        if self.mode == CRASH_ON_CHECK:
+            return f"{self.phase}: crash on taking the check of {self.crash_on}"
         return f"{self.phase}: kill at {self.kill_at:.2f}s"
 
     def to_json(self) -> dict[str, Any]:

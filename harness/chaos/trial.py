@@ -23,14 +23,22 @@ from engines.core.context import RequestContext
 from engines.core.errors import WaitTimeout
 from engines.processes import (
     AFTER_CLOUD_CREATE,
+    ON_CHECK,
     WorkerProcess,
     WorkerProcesses,
-    arm_after_cloud_create,
+    arm_crash_point,
     isolated_bus,
     write_config,
 )
 from engines.service import EngineService, dispose_connections, new_conf
-from harness.chaos.plan import CRASH_AFTER_CREATE, NAMES, TrialPlan, template
+from harness.chaos.plan import (
+    CRASH_AFTER_CREATE,
+    CRASH_ON_CHECK,
+    CRASHES,
+    NAMES,
+    TrialPlan,
+    template,
+)
 from harness.infra.databases import DatabaseFactory
 
 # short heartbeats, for the engine and the workers alike: a killed worker is found out
@@ -80,7 +88,9 @@ class Trial:
         self.directory = directory
         self.result = TrialResult(plan)
         self.ctx = RequestContext(project_id="dualpath-chaos")
-        self.claim = directory / "crash-claim"  # absent: the crash point is not armed
+        # the crash points' claim files; absent: not armed
+        self.claims = {CRASH_AFTER_CREATE: directory / "crash-after-create",
+                       CRASH_ON_CHECK: directory / "crash-on-check"}
         self.groups: list[WorkerProcesses] = []
         self.service: EngineService | None = None
         self.stack_id = ""
@@ -105,7 +115,8 @@ class Trial:
         files = [*self.options.config_files, str(settings)]
         self._start = dict(database_url=url, transport_url=self.options.transport_url,
                            topic=topic, config_files=files,
-                           env={AFTER_CLOUD_CREATE: str(self.claim)})
+                           env={AFTER_CLOUD_CREATE: str(self.claims[CRASH_AFTER_CREATE]),
+                                ON_CHECK: str(self.claims[CRASH_ON_CHECK])})
         try:
             self._workers(self.options.workers)
             self.service = EngineService(new_conf(files, **{
@@ -155,8 +166,8 @@ class Trial:
     def _operation(self, phase: str, start: Callable[[], None],
                    again: Callable[[], None]) -> None:
         disrupted = phase == self.plan.phase
-        if disrupted and self.plan.mode == CRASH_AFTER_CREATE:
-            arm_after_cloud_create(self.claim, self.plan.crash_on or "")
+        if disrupted and self.plan.mode in CRASHES:
+            arm_crash_point(self.claims[self.plan.mode], self.plan.crash_on or "")
         began = time.monotonic()
         start()
         if disrupted:
@@ -193,12 +204,15 @@ class Trial:
         return [w for g in self.groups for w in g.workers if w.process.poll() is None]
 
     def _disrupt(self, began: float) -> None:
-        if self.plan.mode == CRASH_AFTER_CREATE:
+        if self.plan.mode in CRASHES:
             victim = self._until_a_worker_crashes()
             if victim is None:
                 return
             self.note(f"worker {victim.engine_id} died after the cloud created "
-                      f"{self.plan.crash_on}, before the id was recorded")
+                      f"{self.plan.crash_on}, before the id was recorded"
+                      if self.plan.mode == CRASH_AFTER_CREATE else
+                      f"worker {victim.engine_id} died having taken the check of "
+                      f"{self.plan.crash_on} off the bus, before its lock")
         else:
             threading.Event().wait(max(0.0, began + (self.plan.kill_at or 0) - time.monotonic()))
             victim = self._victim()
@@ -218,9 +232,8 @@ class Trial:
             if not status.endswith("_IN_PROGRESS"):
                 break
             threading.Event().wait(LOOK)
-        self.claim.unlink(missing_ok=True)
-        self.note(f"the crash point after the create of {self.plan.crash_on} was not "
-                  "reached")
+        self.claims[self.plan.mode].unlink(missing_ok=True)
+        self.note(f"the crash point ({self.plan.describe()}) was not reached")
         return None
 
     def _victim(self) -> WorkerProcess:

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from engines.processes import broker_problem
-from harness.chaos.plan import CRASH_AFTER_CREATE, TrialPlan
+from harness.chaos.plan import CRASH_AFTER_CREATE, CRASH_ON_CHECK, TrialPlan
 from harness.chaos.trial import ChaosOptions, Trial
 from harness.cli.main import main
 from harness.infra.databases import DatabaseFactory
@@ -46,6 +46,7 @@ def plan(trial: int, phase: str, mode: str, *, kill_at: float | None = None,
 @pytest.mark.parametrize("chosen", [
     plan(0, "create", CRASH_AFTER_CREATE, crash_on="B"),
     plan(1, "update", CRASH_AFTER_CREATE, crash_on="A"),
+    plan(2, "create", CRASH_ON_CHECK, crash_on="D"),
 ], ids=lambda p: p.describe())
 def test_a_killed_worker_leaves_nothing_stuck_leaked_or_duplicated(
         chosen, rabbit_url, factory, tmp_path) -> None:
@@ -59,6 +60,10 @@ def test_a_killed_worker_leaves_nothing_stuck_leaked_or_duplicated(
         assert f"died after the cloud created {chosen.crash_on}" in story
         assert f"{chosen.phase}: {chosen.phase.upper()}_FAILED" in story, \
             "the dead worker's create failed the operation, which ran again"
+    if chosen.mode == CRASH_ON_CHECK:
+        # no lock was left to break: the reaper's stall watch ended the traversal
+        assert f"died having taken the check of {chosen.crash_on}" in story
+        assert "traversal" in story and "made no progress since" in story, story
 
 
 def test_bad_input_is_refused_naming_the_option(capsys) -> None:
