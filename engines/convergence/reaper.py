@@ -4,7 +4,9 @@ marked FAILED, and the stack's traversal is failed with the reason, so the stack
 terminal state and a later update can converge it.
 
 The same periodic pass is the stack timeout's watchdog: a traversal past its stack's
-timeout is stopped even when no check of it runs to notice (its checks notice it too)."""
+timeout is stopped even when no check of it runs to notice (its checks notice it too); and
+it fails the traversals a dead engine left hanging with no lock held
+(engines/convergence/stall_watch.py), which would otherwise wait for that timeout."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import threading
 import sqlalchemy as sa
 from oslo_log import log as logging
 
-from engines.convergence import resource_lock
+from engines.convergence import resource_lock, stall_watch
 from engines.convergence.interruption import rolls_back_on_timeout
 from engines.convergence.traversal import Traversals
 from engines.convergence.traversal_state import TraversalState
@@ -121,6 +123,7 @@ class Reaper:
             try:
                 reap(self.rt, self.traversals)
                 expire(self.rt, self.traversals)
+                stall_watch.fail_stalled(self.rt, self.traversals)
             except Exception:  # noqa: BLE001 - try again at the next beat
                 LOG.exception("engine %s: looking for dead engines failed; trying again in "
                               "%ss", self.rt.engine_id, self.rt.conf.heartbeat_interval)

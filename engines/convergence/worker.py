@@ -21,6 +21,7 @@ from engines.convergence.graph import BARRIER, Graph, Node, cleanup_row_id
 from engines.convergence.interruption import Interruption, rolls_back_on_timeout
 from engines.convergence.traversal import Traversals, stack_status
 from engines.convergence.traversal_state import TraversalState
+from engines.core import crash_points
 from engines.core.converge import Superseded
 from engines.core.errors import Cancelled, ResourceFailure
 from engines.core.models import Resource
@@ -48,6 +49,7 @@ class Worker:
     def check_resource(self, ctxt: dict, stack_id: str, traversal_id: str,
                        template_id: int | None, name: str, is_update: bool,
                        data: dict[str, Any]) -> None:
+        crash_points.on_check(name)  # a chaos test's, when armed; nothing otherwise
         try:
             self._check(stack_id, traversal_id, template_id, name, is_update, data)
         except Exception as exc:  # noqa: BLE001 - a worker must survive a bad message

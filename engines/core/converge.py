@@ -129,7 +129,9 @@ def converge(actions: ResourceActions, template: Template, row: Resource, lookup
     with copies.new_copy(row, defn.concrete_type) as new:
         LOG.info("stack %s: resource %s (id %s) needs replacement: creating copy id %s",
                  actions.stack_id, row.name, row.id, new.id)
-        actions.create(new, wanted)  # its hooks were the update's: no pre-create
+        # its hooks were the update's: no pre-create; ``row``'s token, if its own create
+        # may have left a physical resource behind
+        actions.create(new, wanted, replaces=row)
     return _decided(actions, Converged(new, REPLACED), replaced=row)
 
 

@@ -2,9 +2,9 @@
 
 It keeps its own tables (``cloud_*``, own MetaData) in a database, so that every process
 (engine, workers, harness) sees the same physical world, and a fault injected by a scenario
-reaches whichever worker acts. Every create/update/delete is a recorded API call. Its tables
-are made when a database is prepared (:func:`create_tables`, through ``dualpath db upgrade``);
-a process starting on it only checks (:func:`require_tables`).
+reaches whichever worker acts. Every create/update/delete is a recorded API call; a create
+may carry a client token that makes it idempotent, as real clouds' do. Its tables, and how a
+database gets them, are engines/core/cloud_schema.py.
 """
 
 from __future__ import annotations
@@ -19,52 +19,26 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from engines.core.errors import Cancelled, DualpathError
-from engines.core.models import JSONText, Timestamp, utcnow
+from engines.core import crash_points
+from engines.core.cloud_schema import (  # noqa: F401 - the cloud's schema, as callers know it
+    CloudSchemaMissing,
+    cloud_call,
+    cloud_fault,
+    cloud_resource,
+    create_tables,
+    metadata,
+    missing_tables,
+    require_tables,
+    schema_lock_name,
+)
+from engines.core.errors import Cancelled
+from engines.core.models import utcnow
 
 if TYPE_CHECKING:
     # only a type here: migrations/api.py prepares databases with this module, without oslo.db
     from engines.core.db import Database
 
-metadata = sa.MetaData()
-
-cloud_resource = sa.Table(
-    "cloud_resource", metadata,
-    sa.Column("physical_id", sa.String(36), primary_key=True),
-    sa.Column("stack_id", sa.String(36), nullable=False, index=True),
-    sa.Column("logical_name", sa.String(255), nullable=False),
-    sa.Column("type", sa.String(255), nullable=False),
-    sa.Column("properties", JSONText, nullable=True),
-    sa.Column("created_at", Timestamp, nullable=False),
-    sa.Column("updated_at", Timestamp, nullable=True),
-)
-
-cloud_call = sa.Table(
-    "cloud_call", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("stack_id", sa.String(36), nullable=False, index=True),
-    sa.Column("logical_name", sa.String(255), nullable=False),
-    sa.Column("action", sa.String(16), nullable=False),
-    sa.Column("physical_id", sa.String(36), nullable=True),
-    sa.Column("ok", sa.Boolean, nullable=False),
-    sa.Column("detail", sa.Text, nullable=True),
-    sa.Column("at", Timestamp, nullable=False),
-)
-
-cloud_fault = sa.Table(
-    "cloud_fault", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("stack_id", sa.String(36), nullable=True),
-    sa.Column("logical_name", sa.String(255), nullable=False),
-    sa.Column("action", sa.String(16), nullable=False),
-    sa.Column("kind", sa.String(16), nullable=False),  # fail | latency
-    sa.Column("remaining", sa.Integer, nullable=False),  # -1: every time
-    sa.Column("latency", sa.Float, nullable=False, default=0.0),
-    sa.Column("message", sa.Text, nullable=True),
-)
-
 ACTIONS = ("CREATE", "UPDATE", "DELETE")
-LOCK_WAIT = 60  # seconds a preparer waits for another one making the same cloud's tables
 
 
 class CloudError(Exception):
@@ -80,91 +54,6 @@ class PhysicalResource:
     properties: dict[str, Any]
 
 
-class CloudSchemaMissing(DualpathError):
-    """A process started on a server database whose simulated cloud was never made."""
-
-
-def schema_lock_name(database: str | None) -> str:
-    """The name of the server-side lock that serialises preparers of ``database``'s cloud."""
-    return f"dualpath_cloud_schema.{database or ''}"[:64]  # MySQL's limit on lock names
-
-
-def missing_tables(engine: sa.Engine) -> list[str]:
-    """The cloud's tables that ``engine``'s database lacks."""
-    inspector = sa.inspect(engine)
-    return [t.name for t in metadata.sorted_tables if not inspector.has_table(t.name)]
-
-
-def create_tables(engine: sa.Engine) -> None:
-    """Make the cloud's tables where missing, once: whoever else prepares the same database at
-    the same moment waits, then finds them made.
-
-    Checking and creating happen under one lock of the database's own, so no two processes
-    can both find a table missing: SQLite's write lock (BEGIN IMMEDIATE, its DDL is
-    transactional), a PostgreSQL advisory lock held by the transaction that creates, a
-    MariaDB/MySQL named lock around DDL that commits by itself.
-    """
-    dialect = engine.dialect.name
-    database = engine.url.database
-    if dialect == "sqlite":
-        # the driver must not begin (or end) transactions on its own: this one spans the DDL
-        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-            try:
-                metadata.create_all(conn, checkfirst=True)
-            except BaseException:
-                conn.exec_driver_sql("ROLLBACK")
-                raise
-            conn.exec_driver_sql("COMMIT")
-    elif dialect == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:name))"),
-                         {"name": schema_lock_name(database)})
-            metadata.create_all(conn, checkfirst=True)
-    elif dialect == "mysql":
-        with engine.connect() as conn:
-            name = schema_lock_name(database)
-            got = conn.execute(sa.text("SELECT GET_LOCK(:name, :wait)"),
-                               {"name": name, "wait": LOCK_WAIT}).scalar()
-            if got != 1:
-                raise CloudSchemaMissing(
-                    f"could not take the lock {name!r} to make the simulated cloud's tables "
-                    f"in {_safe(engine)} within {LOCK_WAIT} s: another preparer holds it")
-            try:
-                metadata.create_all(conn, checkfirst=True)
-                conn.commit()
-            finally:
-                conn.execute(sa.text("SELECT RELEASE_LOCK(:name)"), {"name": name})
-    else:
-        metadata.create_all(engine, checkfirst=True)
-
-
-def require_tables(engine: sa.Engine) -> None:
-    """What a process does at start: the cloud's tables are there, or it says what to run.
-
-    On SQLite (the embedded default, a file only this machine uses) the tables are made on
-    first use, so that a fresh clone runs with nothing prepared. A server database is
-    prepared once, before any engine or worker uses it (``dualpath db upgrade``, or the
-    harness's template database): processes starting there never create anything, so they
-    cannot race each other, and need no right to run DDL.
-    """
-    missing = missing_tables(engine)
-    if not missing:
-        return
-    if engine.dialect.name == "sqlite":
-        create_tables(engine)
-        return
-    url = _safe(engine)
-    raise CloudSchemaMissing(
-        f"the simulated cloud's tables ({', '.join(missing)}) are missing in database "
-        f"{engine.url.database!r} ({url}); prepare it before starting engines or workers: "
-        f"dualpath db upgrade --database-url {url}")
-
-
-def _safe(engine: sa.Engine) -> str:
-    return engine.url.render_as_string(hide_password=True)
-
-
 class Reality:
     """API of the simulated cloud, for plugins (through ActionScope) and for observers."""
 
@@ -175,18 +64,48 @@ class Reality:
     # -- the API plugins call -----------------------------------------------------------
     def create(
         self, stack_id: str, logical_name: str, type_name: str, properties: dict[str, Any],
-        wait: Callable[[float], None] | None = None,
+        wait: Callable[[float], None] | None = None, token: str | None = None,
     ) -> str:
+        """Make a physical resource; returns its id. A ``token`` this cloud has seen on a
+        resource that still exists returns that resource (given ``properties``) instead:
+        a caller that died before it could record the id it got asks again, and adopts."""
         self._apply_faults(stack_id, logical_name, "CREATE", wait)
         physical_id = str(uuid.uuid4())
         now = utcnow()
-        with self.db.session() as s:
-            s.execute(cloud_resource.insert().values(
-                physical_id=physical_id, stack_id=stack_id, logical_name=logical_name,
-                type=type_name, properties=properties, created_at=now,
-            ))
-            self._record(s, stack_id, logical_name, "CREATE", physical_id, True, None)
+        try:
+            with self.db.session() as s:
+                if token is not None and (seen := self._adopt(s, token, properties)):
+                    self._record(s, stack_id, logical_name, "CREATE", seen, True,
+                                 f"client token {token} seen: resource returned")
+                    return seen
+                s.execute(cloud_resource.insert().values(
+                    physical_id=physical_id, stack_id=stack_id, logical_name=logical_name,
+                    type=type_name, properties=properties, created_at=now,
+                    client_token=token,
+                ))
+                self._record(s, stack_id, logical_name, "CREATE", physical_id, True, None)
+        except sa.exc.IntegrityError:
+            # another create with this token got in between our look and our insert
+            with self.db.session() as s:
+                seen = self._adopt(s, token, properties) if token is not None else None
+                if seen is None:
+                    raise
+                self._record(s, stack_id, logical_name, "CREATE", seen, True,
+                             f"client token {token} seen: resource returned")
+                return seen
         return physical_id
+
+    @staticmethod
+    def _adopt(s: Any, token: str, properties: dict[str, Any]) -> str | None:
+        found = s.execute(sa.select(cloud_resource.c.physical_id, cloud_resource.c.properties)
+                          .where(cloud_resource.c.client_token == token)).first()
+        if found is None:
+            return None
+        if found.properties != properties:  # the retry's definition is the one that counts
+            s.execute(cloud_resource.update()
+                      .where(cloud_resource.c.physical_id == found.physical_id)
+                      .values(properties=properties, updated_at=utcnow()))
+        return found.physical_id
 
     def update(
         self, stack_id: str, logical_name: str, physical_id: str | None,
@@ -217,6 +136,12 @@ class Reality:
             # deleting what is already gone succeeds, as cloud APIs' 404-on-delete does
             self._record(s, stack_id, logical_name, "DELETE", physical_id, True,
                          None if gone else "already gone")
+
+    def by_token(self, token: str) -> str | None:
+        """The physical resource a create with ``token`` made, if it still exists."""
+        with self.db.session() as s:
+            return s.scalar(sa.select(cloud_resource.c.physical_id)
+                            .where(cloud_resource.c.client_token == token))
 
     def get(self, physical_id: str | None) -> dict[str, Any] | None:
         if not physical_id:
@@ -322,6 +247,8 @@ class ActionScope:
         self.poll_interval = poll_interval
         self._event = threading.Event()
         self.nested: Any = None  # engines.core.nested.NestedStacks, for stack resources
+        # what makes this action's create idempotent (engines/core/client_token.py)
+        self.client_token: str | None = None
 
     def check(self) -> None:
         if self._cancelled():
@@ -340,8 +267,10 @@ class ActionScope:
 
     def cloud_create(self, type_name: str, properties: dict[str, Any]) -> str:
         self.check()
-        return self.reality.create(self.stack_id, self.logical_name, type_name, properties,
-                                   self.wait)
+        physical_id = self.reality.create(self.stack_id, self.logical_name, type_name,
+                                          properties, self.wait, self.client_token)
+        crash_points.after_cloud_create(self.logical_name)
+        return physical_id
 
     def cloud_update(self, physical_id: str | None, properties: dict[str, Any]) -> None:
         self.check()

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engines.core import events, hooks
+from engines.core import client_token, events, hooks
 from engines.core.db import retry_on_race
 from engines.core.environment import hooks_matching
 from engines.core.errors import Cancelled, DualpathError, ResourceFailure, UpdateReplace
@@ -116,16 +116,21 @@ class ResourceActions:
         raise ResourceFailure(row.name, action, reason)
 
     # -- create ---------------------------------------------------------------------------
-    def create(self, row: ResourceRow, properties: dict[str, Any]) -> None:
-        """Create ``row``. Its create hooks pass only when the stack itself is being
-        created: a resource an update adds, or a replacement's new copy, dealt with its
-        hooks in the update (as Heat's ``Resource.create``)."""
+    def create(self, row: ResourceRow, properties: dict[str, Any],
+               replaces: ResourceRow | None = None) -> None:
+        """Create ``row`` (a new copy replacing ``replaces``, if given). Its create hooks
+        pass only when the stack itself is being created: a resource an update adds, or a
+        replacement's new copy, dealt with its hooks in the update (as Heat's
+        ``Resource.create``). The create is idempotent (engines/core/client_token.py)."""
         with_hooks = self.operation == CREATE
         if with_hooks:
             self._pause(row, "pre-create", CREATE)
+        # read before the state changes: a row never acted on has no token but its own
+        token = client_token.for_create(self.rt.db, row, replaces)
         previous = (row.action, row.status)
         self._set_state(row, CREATE, IN_PROGRESS, "state changed")
         plugin = self.plugin(row, properties)
+        plugin.scope.client_token = token
         try:
             physical_id = plugin.handle_create()
             with self.rt.db.session() as s:
@@ -200,6 +205,8 @@ class ResourceActions:
         if row.action == INIT and row.physical_resource_id is None:
             return  # never created: nothing to tell the user about
         self._pause(row, "pre-delete", DELETE)
+        if not retain:  # while the row still says which action it was left in
+            self._adopt_orphan(row)
         self._set_state(row, DELETE, IN_PROGRESS, "state changed")
         try:
             if row.physical_resource_id and not retain:
@@ -213,6 +220,17 @@ class ResourceActions:
             raise ResourceFailure(row.name, DELETE, reason) from exc
         self._set_state(row, DELETE, COMPLETE, "state changed")
         self._pause(row, "post-delete", DELETE)
+
+    def _adopt_orphan(self, row: ResourceRow) -> None:
+        """Give ``row`` the physical resource its create made but never recorded (its
+        engine died in between), so that deleting the row deletes it."""
+        physical_id = client_token.orphan(self.rt.db, self.rt.reality, row)
+        if physical_id is None:
+            return
+        with self.rt.db.session() as s:
+            s.execute(sa.update(ResourceRow).where(ResourceRow.id == row.id)
+                      .values(physical_resource_id=physical_id))
+        row.physical_resource_id = physical_id
 
     def forget(self, row: ResourceRow, session: sa.orm.Session | None = None) -> None:
         """Remove a deleted resource's row (and its data); in ``session`` if given."""

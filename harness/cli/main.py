@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from engines import cli_worker
 from engines.core.errors import DualpathError, ValidationError
-from harness.cli import bench, db, demo, fuzz, run, stack, upgrade_check
+from harness.cli import bench, chaos, db, demo, fuzz, run, stack, upgrade_check
 from reports import cli as reports_cli
 from reports.verdicts import EXIT_AGAINST, EXIT_BAD_INPUT, EXIT_OK
 
@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     upgrade_check.add_parser(sub)
     fuzz.add_parser(sub)
     bench.add_parser(sub)
+    chaos.add_parser(sub)
     cli_worker.add_parser(sub)
     reports_cli.add_parsers(sub)
     _inherit_options(parser)
