@@ -10,7 +10,9 @@ Clean-up nodes run after every update node, so that a failure during the update 
 always finds the old copies still there for a rollback to bring back: they all wait,
 directly or through each other, for one barrier node that waits, directly or through each
 other, for every update node (at most n + m sync-point writes rather than n * m); among
-themselves a row is cleaned up only after every row that required it. The barrier and the
+themselves a row is cleaned up only after every row that required it, and an old copy only
+after the copy that replaced it (as Heat's graph orders them: two copies of one resource
+deleted at once would interleave their events differently from run to run). The barrier and the
 stack's own completion count their inputs rather than collect them (``sync_point.count``):
 their in-degree can be the whole stack.
 """
@@ -56,10 +58,12 @@ class Graph:
 
     @classmethod
     def build(cls, template_deps: Mapping[str, Iterable[str]],
-              existing: Mapping[int, tuple[str, Iterable[int]]]) -> Graph:
+              existing: Mapping[int, tuple[str, Iterable[int]]],
+              replaces: Mapping[int, int] | None = None) -> Graph:
         """``template_deps``: name -> names it requires in the target template.
         ``existing``: row id -> (name, ids of the rows it required when last made or
-        updated), for every stored row."""
+        updated), for every stored row. ``replaces``: row id -> the id of the row it
+        replaced (a replacement's new copy -> the old one)."""
         requires: dict[Node, set[Node]] = {}
         for name, deps in template_deps.items():
             requires[(name, True)] = {(d, True) for d in deps if d in template_deps}
@@ -71,6 +75,9 @@ class Graph:
                 if dep in nodes and dep != rid:
                     # the dependency's clean-up waits for its dependant's
                     requires[nodes[dep]].add(nodes[rid])
+        for rid, old in (replaces or {}).items():
+            if rid in nodes and old in nodes and old != rid:
+                requires[nodes[old]].add(nodes[rid])
         deps = _without_loops(Dependencies(requires))
         if not (template_deps and nodes):
             return cls(deps)

@@ -133,7 +133,7 @@ class Traversals:
                 current = stored_template(self.rt, stack.raw_template_id, stack.parameters)
             # the columns the graph needs, not ORM objects: a stack may have thousands
             rows = s.execute(sa.select(_RES.c.id, _RES.c.name, _RES.c.requires,
-                                       _RES.c.replaced_by)
+                                       _RES.c.replaced_by, _RES.c.replaces)
                              .where(_RES.c.stack_id == stack_id)).all()
             existing = {row.id: (row.name, [r for r in row.requires or []
                                             if isinstance(r, int)]) for row in rows}
@@ -146,7 +146,8 @@ class Traversals:
                         for name in template_deps if name not in have]
             if new_rows:  # in template order, so ids follow it as they did
                 s.execute(sa.insert(_RES), new_rows)
-            graph = Graph.build(template_deps, existing)
+            graph = Graph.build(template_deps, existing,
+                                {row.id: row.replaces for row in rows if row.replaces})
             prev_id, prev_params = stack.prev_raw_template_id, old.prev_parameters
             if action == UPDATE and stack.status != IN_PROGRESS:
                 prev_id, prev_params = stack.raw_template_id, stack.parameters

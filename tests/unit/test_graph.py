@@ -64,6 +64,14 @@ def test_copies_of_one_resource_are_independent_of_each_other():
     assert graph.requires[cleanup("A", 1)] == graph.requires[cleanup("A", 2)] == {BARRIER}
 
 
+def test_an_old_copy_is_cleaned_up_after_the_copy_that_replaced_it():
+    # as Heat's graph: concurrent deletes of two copies interleave their events at random
+    graph = Graph.build({}, {1: ("A", []), 2: ("A", []), 3: ("B", [2])}, replaces={2: 1})
+    assert graph.requires[cleanup("A", 1)] == {cleanup("A", 2)}
+    run = order(graph)
+    assert run.index(cleanup("B", 3)) < run.index(cleanup("A", 2)) < run.index(cleanup("A", 1))
+
+
 def test_no_barrier_without_both_phases():
     assert BARRIER not in Graph.build({}, {1: ("A", [])}).requires  # a delete
     assert BARRIER not in Graph.build({"A": []}, {}).requires  # a first create
