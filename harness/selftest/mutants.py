@@ -31,8 +31,8 @@ def _ignore_depends_on() -> None:
 
     original = graph.Graph.build.__func__
 
-    def build(cls: Any, template_deps: Any, existing: Any) -> Any:
-        return original(cls, {name: () for name in template_deps}, existing)
+    def build(cls: Any, template_deps: Any, *args: Any, **kwargs: Any) -> Any:
+        return original(cls, {name: () for name in template_deps}, *args, **kwargs)
 
     graph.Graph.build = classmethod(build)
 
