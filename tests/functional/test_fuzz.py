@@ -57,7 +57,11 @@ def test_bad_input_exits_2(argv, tmp_path, capsys):
     assert "error:" in capsys.readouterr().err
 
 
-MUTANT = "complete-before-last-node"
+# a mutant whose finding replays the same way every time: complete-before-last-node races
+# the nodes still running, so its finding was flaky in one judgement and unexpected in the
+# replay; drop-create-complete-event is caught by an invariant the scenario format cannot
+# state, so a replay without the fuzzer sees only the divergence
+MUTANT = "ignore-depends-on"
 
 
 @pytest.mark.slow
