@@ -145,9 +145,10 @@ def add_columns_online(table: str, columns: list[sa.Column[Any]]) -> None:
     """
     migration_context = op.get_context()
     dialect = migration_context.dialect
-    if not migration_context.as_sql and not migration_context.impl.transactional_ddl:
-        # MySQL (and SQLite as alembic drives it) commit each DDL statement: a revision that
-        # timed out half way has added some columns already, and must be able to run again
+    if not migration_context.as_sql:
+        # MySQL (and SQLite as alembic drives it) commit each DDL statement, and a revision
+        # commits between tables (commit_point): one that failed or was killed half way has
+        # added some columns already, and must be able to run again
         present = {c["name"] for c in sa.inspect(op.get_bind()).get_columns(table)}
         columns = [column for column in columns if column.name not in present]
         if not columns:
@@ -177,6 +178,31 @@ def table_exists(name: str) -> bool:
     if op.get_context().as_sql:
         return False
     return sa.inspect(op.get_bind()).has_table(name)
+
+
+OWNS_TRANSACTIONS = "dualpath_owns_transactions"  # config.attributes key set by env.py
+
+
+def commit_point() -> None:
+    """End the revision's transaction here and go on in a new one (PostgreSQL, online, when
+    alembic runs the transactions rather than a caller's connection).
+
+    A revision that alters two live tables in one transaction holds the first one's ACCESS
+    EXCLUSIVE lock while it waits for the second's. The previous release takes the locks of
+    one write in either order (creating a stack: raw_template's, then stack's; writing a
+    stack that names a template: stack's, then raw_template's through the foreign key), so
+    some write waits for the revision while the revision waits for it, and PostgreSQL ends
+    the deadlock by failing one of the two -- a user's write, as likely as not. One table's
+    lock per transaction cannot deadlock so. Call ``bounded_ddl`` again after this: its
+    timeouts were the committed transaction's.
+    """
+    context = op.get_context()
+    if context.as_sql or context.dialect.name != "postgresql":
+        return
+    if not context.config or not context.config.attributes.get(OWNS_TRANSACTIONS):
+        return  # a caller's transaction: theirs to commit, all at once
+    with context.autocommit_block():
+        pass  # the block commits what came before; alembic begins the next transaction
 
 
 def create_index_once(name: str, table: str, columns: list[str]) -> None:

@@ -66,7 +66,9 @@ def _run_on(connection: sa.Connection) -> None:
         connection=connection, render_as_batch=connection.dialect.name == "sqlite"
     )
     # if the caller's Connection is already in a transaction, alembic leaves it to the caller
-    # to commit; otherwise it commits each revision itself
+    # to commit; otherwise it commits each revision itself (and a revision may commit
+    # between tables: migrations.commit_point)
+    config.attributes[migrations.OWNS_TRANSACTIONS] = not connection.in_transaction()
     with context.begin_transaction():
         context.run_migrations()
 

@@ -27,7 +27,13 @@ import sqlalchemy as sa
 from alembic import op
 
 from engines.core.models import JSONText, Timestamp
-from migrations import add_columns_online, bounded_ddl, create_index_once, table_exists
+from migrations import (
+    add_columns_online,
+    bounded_ddl,
+    commit_point,
+    create_index_once,
+    table_exists,
+)
 
 revision: str = "0003_convergence_schema"
 down_revision: str | Sequence[str] | None = "0002_engine_mode"
@@ -43,6 +49,9 @@ RESOURCE_COLUMNS = (
 
 
 def upgrade() -> None:
+    # one live table per transaction (migrations.commit_point): a resource write locks
+    # resource, then stack through its foreign key; a revision holding stack's lock while
+    # waiting for resource's would deadlock with it
     with bounded_ddl():
         add_columns_online(
             "stack",
@@ -52,6 +61,8 @@ def upgrade() -> None:
                 sa.Column("prev_raw_template_id", sa.Integer(), nullable=True),
             ],
         )
+    commit_point()
+    with bounded_ddl():
         add_columns_online(
             "resource",
             [
@@ -63,6 +74,8 @@ def upgrade() -> None:
                 sa.Column("engine_id", sa.String(36), nullable=True),
             ],
         )
+    commit_point()
+    with bounded_ddl():
         # its foreign key locks stack briefly too (against writes, on PostgreSQL)
         if not table_exists("sync_point"):
             _create_sync_point()

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from alembic import op
 
 from engines.core.models import JSONText
-from migrations import add_columns_online, bounded_ddl
+from migrations import add_columns_online, bounded_ddl, commit_point
 
 revision: str = "0004_nested_stacks"
 down_revision: str | Sequence[str] | None = "0003_convergence_schema"
@@ -33,8 +33,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # one table per transaction: a write that locks stack, then raw_template (or the other
+    # way round) must not meet a revision holding one and waiting for the other
     with bounded_ddl():
         add_columns_online("raw_template", [sa.Column("files", JSONText(), nullable=True)])
+    commit_point()
+    with bounded_ddl():
         add_columns_online("stack", [sa.Column("root_id", sa.String(36), nullable=True)])
 
 
