@@ -7,10 +7,15 @@ stack would wait for its timeout.
 A traversal counts as left hanging when an engine died (no heartbeat for
 ``service_stale_after``, and no clean stop) at a moment it could have held the
 traversal's next message -- alive when the traversal last moved -- and since then, for
-``service_stale_after`` more, nothing of the traversal moved (stack, resources, sync
-points) and none of its resources is locked (a locked one is being worked on, or is the
-reaper's). It is failed, with the dead engine in the reason, as the reaper fails a dead
-engine's lock: the stack reaches a terminal state and the next operation converges it.
+``stall_watch_after`` (at least ``service_stale_after``) more, nothing of the traversal
+moved (stack, resources, sync points) and none of its resources is locked (a locked one
+is being worked on, or is the reaper's). It is failed, with the dead engine in the
+reason, as the reaper fails a dead engine's lock: the stack reaches a terminal state and
+the next operation converges it.
+
+Off by default (``stall_watch_after`` = 0): a live engine whose heartbeat is late on a
+loaded host, with a traversal slowed by the same load, looks just like that, and a CI run
+saw a stack failed so. ``dualpath chaos`` turns it on.
 """
 
 from __future__ import annotations
@@ -58,12 +63,15 @@ def _last_move(s: sa.orm.Session, stack: Stack) -> tuple[dt.datetime | None, int
 
 
 def fail_stalled(rt: Runtime, traversals: Traversals) -> int:
-    """One pass; returns how many traversals were failed."""
+    """One pass; returns how many traversals were failed. Off unless
+    ``[DEFAULT] stall_watch_after`` is set."""
+    if not rt.conf.stall_watch_after:
+        return 0
     dead = recently_dead(rt)
     if not dead:
         return 0
     now = utcnow()
-    quiet = dt.timedelta(seconds=rt.conf.service_stale_after)
+    quiet = dt.timedelta(seconds=max(rt.conf.stall_watch_after, rt.conf.service_stale_after))
     with rt.db.session() as s:
         stacks = list(s.scalars(sa.select(Stack).where(
             Stack.convergence.is_(True), Stack.status == IN_PROGRESS,

@@ -91,6 +91,16 @@ engine_opts = [
         "locks are broken.",
     ),
     cfg.FloatOpt(
+        "stall_watch_after",
+        default=0.0,
+        min=0.0,
+        help="Seconds a convergence traversal may make no progress, with none of its "
+        "resources locked, after an engine that could hold its next message died, before "
+        "it is failed naming that engine (engines/convergence/stall_watch.py). 0, the "
+        "default: never, the stack timeout ends it, as in Heat. On a loaded host a live "
+        "engine's heartbeat can be late and its traversal slow, which this would fail.",
+    ),
+    cfg.FloatOpt(
         "poll_interval",
         default=0.02,
         min=0.001,

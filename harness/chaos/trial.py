@@ -43,7 +43,10 @@ from harness.infra.databases import DatabaseFactory
 
 # short heartbeats, for the engine and the workers alike: a killed worker is found out
 # in seconds
-LIVENESS = {"heartbeat_interval": 0.2, "service_stale_after": 1.5, "poll_interval": 0.01}
+LIVENESS = {"heartbeat_interval": 0.2, "service_stale_after": 1.5, "poll_interval": 0.01,
+            # traversals a dead worker left with no lock held end in seconds, not at the
+            # stack timeout: off by default (engines/convergence/stall_watch.py)
+            "stall_watch_after": 1.5}
 GRACE = 15.0  # seconds past the stack timeout before an operation counts as stuck
 LOOK = 0.05  # seconds between two looks while waiting for a worker or a stack
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 import sqlalchemy as sa
 
 from engines.convergence import stall_watch
@@ -14,7 +15,15 @@ from engines.core.models import Resource, Stack, SyncPoint, utcnow
 from tests.unit import test_reaper as base
 from tests.unit.test_reaper import STALE_AFTER, create_stack, hold, register
 
-rt, traversals = base.rt, base.traversals  # the reaper tests' fixtures
+traversals = base.traversals  # the reaper tests' fixtures
+
+
+@pytest.fixture
+def rt(dualpath_database):
+    """The reaper tests' runtime, with the watch on (off by default)."""
+    for runtime in base.rt.__wrapped__(dualpath_database):
+        runtime.conf.set_override("stall_watch_after", STALE_AFTER)
+        yield runtime
 
 QUIET = STALE_AFTER * 3  # seconds since the traversal last moved
 
@@ -33,6 +42,18 @@ def last_moved(rt, stack_id: str, ago: float) -> None:
 def status(rt, stack_id: str) -> tuple[str, str, str | None]:
     stack = stack_store.get(rt.db, stack_id)
     return stack.action, stack.status, stack.status_reason
+
+
+def test_the_watch_is_off_by_default(rt, traversals):
+    # a late heartbeat on a loaded host looks like a death: only chaos runs turn it on
+    rt.conf.clear_override("stall_watch_after")
+    assert rt.conf.stall_watch_after == 0
+    rt_off = rt
+    stack_id = create_stack(rt_off, traversals)
+    last_moved(rt_off, stack_id, QUIET)
+    register(rt_off, "dead", age=QUIET - 0.1)  # as in the test below, where it fails
+    assert stall_watch.fail_stalled(rt_off, traversals) == 0
+    assert status(rt_off, stack_id)[1] == "IN_PROGRESS"
 
 
 def test_a_traversal_quiet_since_an_engine_died_is_failed(rt, traversals):
