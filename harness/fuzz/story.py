@@ -90,6 +90,9 @@ class Story:
         self.hooked_before = False  # the same, for the template before the current one
         self.alive = False
         self.status = "none"  # complete | failed | none: what a rollback would find
+        # the parameter values the stack has now: an update that leaves them out resets
+        # them to the template's defaults (Heat's PUT), so every update passes them again
+        self.params: dict[str, str] = {}
         self.engines: tuple[str, ...] = PATHS
         self._counter = 0
 
@@ -130,6 +133,13 @@ class Story:
             args["template"] = self.template(model)
         if environment:
             args["environment"] = environment
+        if op == "update" and model is not None:
+            given = extra.pop("parameters", None)
+            params = given if given is not None else {
+                k: v for k, v in self.params.items() if k in model.parameters}
+            self.params = dict(params)
+            if params:
+                args["parameters"] = params
         args.update({k: v for k, v in extra.items() if v is not None})
         if not wait:
             args["wait"] = False

@@ -242,7 +242,11 @@ def update_act(draw: Any, story: Story) -> None:
             _held_update(draw, story, x, how)
             return
     new = mutate(draw, story, current)
-    params = {"p": story.fresh("p")} if new.parameters and draw(st.booleans()) else None
+    params = None  # the values the stack has now
+    if new.parameters:
+        how_params = draw(st.sampled_from(("keep", "new", "reset")))
+        # reset: left out, so back to the template's defaults (a PUT update, as in Heat)
+        params = {"keep": None, "new": {"p": story.fresh("p")}, "reset": {}}[how_params]
     story.operate("update", new, parameters=params,
                   disable_rollback=draw(st.sampled_from((None, True))))
     story.current, story.status = new, "complete"

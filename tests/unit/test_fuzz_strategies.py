@@ -69,3 +69,23 @@ def test_a_generator_bug_is_refused_by_the_loader(tmp_path):
     case.steps.append({"signal": {"resource": "Nowhere", "hook": "pre-create"}})
     with pytest.raises(ScenarioError, match="Nowhere"):
         load(case, "broken", "a broken case", tmp_path)
+
+
+def test_every_update_passes_the_parameters_the_stack_has_now():
+    """A PUT update that leaves a parameter out resets it to its default (Heat's stack
+    update without ``existing``): a generated act that means to keep the stack as it is
+    must pass the values again, or it replaces what reads them (the story behind fuzz
+    finding error_8035fb76, where a delete's breakpoint was never reached)."""
+    model = Model(resources={"A": Res("random", "a0", param="p")}, parameters={"p": "p0"})
+    story = Story()
+    story.operate("create", model)
+    story.operate("update", model, parameters={"p": "p5"})
+    story.operate("update", model, environment=story.hold("A", "pre-delete"))
+    assert story.steps[-1]["update"]["parameters"] == {"p": "p5"}
+    story.operate("update", model, parameters={})
+    assert "parameters" not in story.steps[-1]["update"]
+    assert story.params == {}
+    without = Model(resources={"A": Res("test", "a0")})
+    story.params = {"p": "p5"}
+    story.operate("update", without)
+    assert "parameters" not in story.steps[-1]["update"]  # the template has no p any more
