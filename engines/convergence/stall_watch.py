@@ -28,6 +28,7 @@ from oslo_log import log as logging
 from engines.convergence.traversal import Traversals
 from engines.convergence.traversal_state import TraversalState
 from engines.core import stack_store
+from engines.core.liveness import just_back
 from engines.core.models import Resource, Service, Stack, SyncPoint, utcnow
 from engines.core.runtime import Runtime
 from engines.core.status import IN_PROGRESS
@@ -65,8 +66,8 @@ def _last_move(s: sa.orm.Session, stack: Stack) -> tuple[dt.datetime | None, int
 def fail_stalled(rt: Runtime, traversals: Traversals) -> int:
     """One pass; returns how many traversals were failed. Off unless
     ``[DEFAULT] stall_watch_after`` is set."""
-    if not rt.conf.stall_watch_after:
-        return 0
+    if not rt.conf.stall_watch_after or just_back(rt.db, rt.conf.service_stale_after):
+        return 0  # off; or every heartbeat is stale for an outage, not for deaths
     dead = recently_dead(rt)
     if not dead:
         return 0

@@ -133,6 +133,18 @@ convergence_opts = [
 ]
 
 
+database_opts = [
+    cfg.FloatOpt(
+        "reconnect_timeout",
+        default=120.0,
+        min=0.0,
+        help="Seconds a transaction waits for a database server that stopped answering "
+        "(restarted, failed over) to answer again before it fails: its work resumes when "
+        "the server is back, instead of failing every operation in flight. 0: fail at "
+        "once.",
+    ),
+]
+
 # interpolated by oslo.config, so the database follows state_path wherever that is set
 DEFAULT_CONNECTION = "sqlite:///$state_path/dualpath.sqlite"
 
@@ -145,6 +157,7 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     # (100 connections) can give an engine and two workers: see pool_budget
     db_options.set_defaults(conf, connection=DEFAULT_CONNECTION, max_pool_size=5,
                             max_overflow=10, pool_timeout=30)
+    conf.register_opts(database_opts, group="database")
     register_messaging_opts(conf)
     register_logging_opts(conf)
 
@@ -211,6 +224,10 @@ def register_messaging_opts(conf: cfg.ConfigOpts) -> None:
             except cfg.DuplicateOptError:
                 pass
     conf.set_default("transport_url", None)
+    # check_resource messages queued on a broker that restarts must still be there when it
+    # is back: durable queues (the messages are persistent already). A traversal whose
+    # message was lost would wait for its stack timeout.
+    conf.set_default("amqp_durable_queues", True, group="oslo_messaging_rabbit")
 
 
 # documented with our default: oslo.messaging's own sample says rabbit://
@@ -264,7 +281,8 @@ def pool_budget(conf: cfg.ConfigOpts) -> PoolBudget:
     db = conf.database
     return PoolBudget(size=db.max_pool_size if db.max_pool_size is not None else 5,
                       overflow=db.max_overflow if db.max_overflow is not None else 10,
-                      timeout=float(db.pool_timeout if db.pool_timeout is not None else 30))
+                      timeout=float(db.pool_timeout if db.pool_timeout is not None else 30),
+                      reconnect_timeout=db.reconnect_timeout)
 
 
 def database_url(conf: cfg.ConfigOpts) -> str:

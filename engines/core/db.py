@@ -6,7 +6,9 @@ services use; and the retry policy for the writes that race."""
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -14,12 +16,16 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 import sqlalchemy.exc as sa_exc
 from oslo_db import api as oslo_db_api
+from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import engines as oslo_engines
 from oslo_db.sqlalchemy import exc_filters
+from oslo_log import log as logging
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from engines.core.errors import EngineOverloaded
+
+LOG = logging.getLogger(__name__)
 
 _ENGINES: dict[tuple[str, str], sa.Engine] = {}
 _LOCK = threading.Lock()
@@ -39,6 +45,7 @@ class PoolBudget:
     size: int = 5
     overflow: int = 10
     timeout: float = 30.0
+    reconnect_timeout: float = 120.0  # [database] reconnect_timeout
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -187,8 +194,91 @@ def is_serialization_failure(exc: BaseException) -> bool:
     return bool(orig.args) and orig.args[0] == 1020  # MySQL drivers: args = (errno, text)
 
 
+# What a server that is not there (stopped, restarting, failing over) answers, as the
+# drivers word it. oslo.db's filters know libpq's older "could not connect to server" but
+# not libpq 14+'s "connection to server at ... failed", and a refused first connection
+# is no disconnect to SQLAlchemy: both would fail at once what a wait would let through.
+_UNREACHABLE = re.compile(
+    r"connection to server|could not connect|connection refused|the database system is "
+    r"(shutting down|starting up|in recovery)|terminating connection|server closed the "
+    r"connection|no connection to the server|connection already closed|SSL SYSCALL",
+    re.IGNORECASE)
+# MySQL/MariaDB client errors: can't connect (2002, 2003), gone away (2006), lost (2013),
+# server shutdown in progress (1053)
+_MYSQL_UNREACHABLE = {1053, 2002, 2003, 2006, 2013}
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """The server could not be reached, or the connection to it was lost: nothing of the
+    transaction was kept, and a wait for the server lets it run again."""
+    if isinstance(exc, db_exc.DBConnectionError):
+        return True
+    if isinstance(exc, db_exc.DBError) and exc.inner_exception is not None:
+        exc = exc.inner_exception
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    orig = exc.orig
+    if orig is not None and orig.args and orig.args[0] in _MYSQL_UNREACHABLE:
+        return True
+    return isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)) and \
+        bool(_UNREACHABLE.search(str(orig)))
+
+
 def _retryable(exc: BaseException) -> bool:
-    return isinstance(exc, LostRace) or is_serialization_failure(exc)
+    # a connection lost mid-transaction (a restarted server) rolled it back: run it
+    # again, once the next checkout has waited for the server to come back
+    return isinstance(exc, LostRace) or is_connection_error(exc) or \
+        is_serialization_failure(exc)
+
+
+# Backoff of a checkout while the server does not answer: short at first (a pooled
+# connection a restart broke is replaced at once), then every RECONNECT_MAX_PAUSE.
+RECONNECT_FIRST_PAUSE = 0.05
+RECONNECT_MAX_PAUSE = 1.0
+
+
+def connect(engine: sa.Engine, wait: float) -> sa.Connection:
+    """A connection of ``engine``, waiting up to ``wait`` seconds for a server that does
+    not answer (DBConnectionError: refused, reset, "terminating connection due to
+    administrator command") to answer again; then its last error is raised. A checkout
+    is where a restart meets a transaction that had not begun: waiting there lets it run
+    once the server is back instead of failing the operation it belongs to."""
+    deadline = time.monotonic() + wait
+    pause = RECONNECT_FIRST_PAUSE
+    waited = False
+    while True:
+        try:
+            connection = engine.connect()
+        except (db_exc.DBError, sa_exc.DBAPIError) as exc:
+            left = deadline - time.monotonic()
+            if left <= 0 or not is_connection_error(exc):
+                raise
+            if not waited:
+                LOG.warning("database %s does not answer (%s); waiting up to %.0fs for it",
+                            engine.url.render_as_string(hide_password=True), exc, wait)
+                waited = True
+            time.sleep(min(pause, left))  # a backoff between attempts, not a sync point
+            pause = min(pause * 2, RECONNECT_MAX_PAUSE)
+            continue
+        if waited:
+            _ANSWERED_AGAIN[engine.url.render_as_string(hide_password=False)] = \
+                time.monotonic()
+            LOG.warning("database %s answers again",
+                        engine.url.render_as_string(hide_password=True))
+        return connection
+
+
+_ANSWERED_AGAIN: dict[str, float] = {}  # URL -> when a checkout last waited for it, ended
+
+
+def answered_again_within(url: str, seconds: float) -> bool:
+    """This process waited for the server of ``url`` to answer again less than
+    ``seconds`` ago: an outage every process saw, during which no heartbeat could be
+    written."""
+    at = _ANSWERED_AGAIN.get(sa.engine.make_url(url).render_as_string(hide_password=False))
+    return at is not None and time.monotonic() - at < seconds
 
 
 def retry_on_race(max_retries: int = MAX_RETRIES) -> Callable[[F], F]:
@@ -228,7 +318,9 @@ class Database:
     @contextlib.contextmanager
     def session(self) -> Iterator[Session]:
         """A transaction: committed on success, rolled back on error."""
-        with _overload_as_ours(), self._current()[1]() as session, session.begin():
+        engine, sessions = self._current()
+        with _overload_as_ours(), connect(engine, self.budget.reconnect_timeout) as conn, \
+                sessions(bind=conn) as session, session.begin():
             yield session
 
     @contextlib.contextmanager
@@ -236,5 +328,7 @@ class Database:
         """A transaction on a plain connection, for statements on tables that need no ORM
         objects: what the convergence path runs for every node costs far less this way
         than through a Session (no unit of work, no identity map)."""
-        with _overload_as_ours(), self._current()[0].begin() as conn:
+        engine = self._current()[0]
+        with _overload_as_ours(), connect(engine, self.budget.reconnect_timeout) as conn, \
+                conn.begin():
             yield conn

@@ -12,7 +12,7 @@ import uuid
 import sqlalchemy as sa
 from oslo_log import log as logging
 
-from engines.core.db import Database
+from engines.core.db import Database, answered_again_within
 from engines.core.models import Service, utcnow
 
 LOG = logging.getLogger(__name__)
@@ -70,10 +70,21 @@ class Heartbeat:
 
 
 def alive_engines(db: Database, stale_after: float) -> set[str]:
+    """Engines with a fresh heartbeat. Right after the database was away (restarted,
+    failed over), every engine that has not stopped counts as alive until it has had a
+    whole ``stale_after`` to beat again: its heartbeat went stale because nobody could
+    write one, not because it died, and breaking its locks would fail live work."""
     cutoff = utcnow() - dt.timedelta(seconds=stale_after)
+    query = sa.select(Service.engine_id).where(Service.deleted_at.is_(None))
+    if not just_back(db, stale_after):
+        query = query.where(Service.updated_at >= cutoff)
     with db.session() as s:
-        return set(s.scalars(sa.select(Service.engine_id).where(
-            Service.deleted_at.is_(None), Service.updated_at >= cutoff)))
+        return set(s.scalars(query))
+
+
+def just_back(db: Database, stale_after: float) -> bool:
+    """The database answers again after an outage, less than ``stale_after`` ago."""
+    return answered_again_within(db.url, stale_after)
 
 
 def is_alive(db: Database, engine_id: str, stale_after: float) -> bool:
