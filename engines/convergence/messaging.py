@@ -4,6 +4,7 @@ oslo.messaging's ``fake`` driver that wakes listeners on delivery instead of pol
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 # isort: off
@@ -11,7 +12,10 @@ from engines.core import config  # before oslo_messaging: it silences eventlet's
 from futurist import _thread as futurist_thread
 import oslo_messaging
 from oslo_config import cfg
+from oslo_log import log as logging
 # isort: on
+
+LOG = logging.getLogger(__name__)
 
 VERSION = "1.0"
 # An idle thread of the threading executor looks for its stop only when its wait for work
@@ -48,14 +52,43 @@ def get_transport(conf: cfg.ConfigOpts) -> oslo_messaging.Transport:
 
 
 class WorkerClient:
-    """Casts check_resource to whichever worker takes it."""
+    """Casts check_resource to whichever worker takes it.
 
-    def __init__(self, transport: oslo_messaging.Transport, topic: str) -> None:
+    Over RabbitMQ each cast is mandatory and confirmed: a message the broker cannot route
+    (no worker's queue is bound to the topic: a restarted broker whose workers have not
+    declared their queues again yet) comes back as MessageUndeliverable instead of
+    vanishing, and is sent again until a queue takes it or ``undeliverable_wait`` passes.
+    Without this one lost message leaves its traversal waiting for the stack timeout."""
+
+    def __init__(self, transport: oslo_messaging.Transport, topic: str, *,
+                 confirmed: bool = False, undeliverable_wait: float = 120.0) -> None:
         target = oslo_messaging.Target(topic=topic, version=VERSION)
-        self._client = oslo_messaging.get_rpc_client(transport, target)
+        options = oslo_messaging.TransportOptions(at_least_once=True) if confirmed else None
+        self._client = oslo_messaging.get_rpc_client(transport, target,
+                                                     transport_options=options)
+        self._topic = topic
+        self._wait = undeliverable_wait
 
     def check_resource(self, **kwargs: Any) -> None:
-        self._client.cast({}, "check_resource", **kwargs)
+        deadline = time.monotonic() + self._wait
+        pause = 0.05
+        while True:
+            try:
+                self._client.cast({}, "check_resource", **kwargs)
+                return
+            except oslo_messaging.MessageUndeliverable:
+                if time.monotonic() >= deadline:
+                    raise
+                LOG.warning("no worker's queue takes topic %s yet; check_resource of %s "
+                            "sent again in %.2fs", self._topic, kwargs.get("name"), pause)
+                time.sleep(pause)  # a backoff between sends, not a sync point
+                pause = min(pause * 2, 1.0)
+
+
+def worker_client(conf: cfg.ConfigOpts, transport: oslo_messaging.Transport,
+                  topic: str) -> WorkerClient:
+    """The client an engine or worker casts with: confirmed over a real broker."""
+    return WorkerClient(transport, topic, confirmed=not is_in_process(transport_url(conf)))
 
 
 class WorkerServer:

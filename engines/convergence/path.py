@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from engines.convergence.messaging import WorkerClient, WorkerServer, get_transport, topic
+from engines.convergence.messaging import WorkerServer, get_transport, topic, worker_client
 from engines.convergence.reaper import Reaper
 from engines.convergence.traversal import Traversals
 from engines.convergence.traversal_state import TraversalState
@@ -33,7 +33,7 @@ class Path(EnginePath):
         conf = self.rt.conf
         self._transport = get_transport(conf)
         bus_topic = topic(conf, self.rt.engine_id)
-        client = WorkerClient(self._transport, bus_topic)
+        client = worker_client(conf, self._transport, bus_topic)
         self.traversals = Traversals(self.rt, client)
         for index in range(conf.convergence_local_workers):
             server = WorkerServer(conf, self._transport, bus_topic,

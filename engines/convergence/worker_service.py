@@ -7,7 +7,7 @@ from __future__ import annotations
 from oslo_config import cfg
 
 from engines.convergence import messaging
-from engines.convergence.messaging import WorkerClient, WorkerServer
+from engines.convergence.messaging import WorkerServer
 from engines.convergence.reaper import Reaper
 from engines.convergence.traversal import Traversals
 from engines.convergence.worker import Worker
@@ -45,7 +45,7 @@ class WorkerService:
         self.topic: str = messaging.topic(conf, self.rt.engine_id)  # as the engines cast to
         self.threads: int = conf.convergence_worker_threads
         self._transport = messaging.get_transport(conf)
-        traversals = Traversals(self.rt, WorkerClient(self._transport, self.topic))
+        traversals = Traversals(self.rt, messaging.worker_client(conf, self._transport, self.topic))
         self._heartbeat = Heartbeat(self.rt.db, self.rt.engine_id, BINARY,
                                     conf.heartbeat_interval, topic=self.topic)
         self._server = WorkerServer(conf, self._transport, self.topic, self.rt.engine_id,
