@@ -16,6 +16,10 @@ from typing import Any
 
 PHASES = ("create", "update", "delete")
 KILL, CRASH_AFTER_CREATE = "kill", "crash-after-create"
+# a server the engine and its workers use stops and starts again, down for a drawn span
+RESTART_DATABASE, RESTART_BROKER = "restart-database", "restart-broker"
+RESTARTS = {"database": RESTART_DATABASE, "broker": RESTART_BROKER}
+DOWN_FOR = (0.5, 3.0)  # seconds a restarted server stays down, at least and at most
 # a worker dies having taken a resource's check off the bus, before its lock: not drawn
 # (the run's figures were measured without it), a plan of its own for tests and replays
 CRASH_ON_CHECK = "crash-on-check"
@@ -50,14 +54,21 @@ class TrialPlan:
     seed: str  # "<run seed>:<trial>": what the trial's choices are drawn from
     phase: str  # the operation disrupted
     mode: str  # KILL, CRASH_AFTER_CREATE or CRASH_ON_CHECK
-    kill_at: float | None  # seconds after the operation started (KILL)
+    kill_at: float | None  # seconds after the operation started (KILL, restarts)
     crash_on: str | None  # the resource the victim dies on (CRASHES)
+    down_for: float | None = None  # seconds the server stays down (restarts)
 
     @classmethod
-    def draw(cls, run_seed: int, trial: int) -> TrialPlan:
+    def draw(cls, run_seed: int, trial: int, restarts: tuple[str, ...] = ()) -> TrialPlan:
+        """``restarts`` (server kinds, of RESTARTS): every trial restarts one of them
+        instead of killing a worker."""
         seed = f"{run_seed}:{trial}"
         rng = random.Random(seed)
         phase = rng.choice(PHASES)
+        if restarts:
+            mode = RESTARTS[rng.choice(sorted(restarts))]
+            return cls(trial, seed, phase, mode, round(rng.uniform(0.05, SPAN[phase]), 3),
+                       None, round(rng.uniform(*DOWN_FOR), 2))
         # one in three of the creates and updates dies in the cloud-call window
         if phase in CREATED_BY and rng.random() < 1 / 3:
             return cls(trial, seed, phase, CRASH_AFTER_CREATE, None,
@@ -69,6 +80,10 @@ class TrialPlan:
             return f"{self.phase}: crash after the cloud created {self.crash_on}"
         if self.mode == CRASH_ON_CHECK:
             return f"{self.phase}: crash on taking the check of {self.crash_on}"
+        if self.mode in RESTARTS.values():
+            server = "database" if self.mode == RESTART_DATABASE else "broker"
+            return (f"{self.phase}: {server} restarted at {self.kill_at:.2f}s, down "
+                    f"{self.down_for:.1f}s")
         return f"{self.phase}: kill at {self.kill_at:.2f}s"
 
     def to_json(self) -> dict[str, Any]:

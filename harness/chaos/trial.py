@@ -17,7 +17,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from engines.core.context import RequestContext
 from engines.core.errors import WaitTimeout
@@ -36,6 +36,8 @@ from harness.chaos.plan import (
     CRASH_ON_CHECK,
     CRASHES,
     NAMES,
+    RESTART_DATABASE,
+    RESTARTS,
     TrialPlan,
     template,
 )
@@ -51,13 +53,24 @@ GRACE = 15.0  # seconds past the stack timeout before an operation counts as stu
 LOOK = 0.05  # seconds between two looks while waiting for a worker or a stack
 
 
+class Restarter(Protocol):
+    """Restarts the servers a run may restart (harness/infra/private_servers.py)."""
+
+    def restart(self, kind: str, down_for: float) -> float:
+        """Stop server ``kind`` ("database" or "broker"), keep it down ``down_for``
+        seconds, start it; the seconds it did not answer."""
+
+
 @dataclass
 class ChaosOptions:
-    transport_url: str
+    transport_url: str | None
     database_url: str | None = None
     workers: int = 2
     stack_timeout: int = 60  # seconds, for every operation
     config_files: tuple[str, ...] = ()
+    path: str = "convergence"  # legacy: no workers, the engine alone (server restarts)
+    restarts: tuple[str, ...] = ()  # server kinds the trials restart, of RESTARTS
+    restarter: Restarter | None = None
 
 
 @dataclass
@@ -68,12 +81,15 @@ class TrialResult:
     duplicated: int = 0
     stuck: bool = False
     killed: str | None = None  # the engine id of the worker killed
+    restarted: bool = False  # a server was restarted in the trial
+    unanswered_s: float = 0.0  # how long the restarted server did not answer
     what_happened: list[str] = field(default_factory=list)
     duration_s: float = 0.0
 
     def to_json(self) -> dict[str, Any]:
         return {**self.plan.to_json(), "passed": self.passed, "leaked": self.leaked,
                 "duplicated": self.duplicated, "stuck": self.stuck, "killed": self.killed,
+                "restarted": self.restarted, "unanswered_s": round(self.unanswered_s, 3),
                 "what_happened": "; ".join(self.what_happened),
                 "duration_s": round(self.duration_s, 3)}
 
@@ -120,13 +136,18 @@ class Trial:
                            topic=topic, config_files=files,
                            env={AFTER_CLOUD_CREATE: str(self.claims[CRASH_AFTER_CREATE]),
                                 ON_CHECK: str(self.claims[CRASH_ON_CHECK])})
+        convergence = self.options.path == "convergence"
         try:
-            self._workers(self.options.workers)
-            self.service = EngineService(new_conf(files, **{
-                "database.connection": url, "convergence_engine": True,
+            if convergence:
+                self._workers(self.options.workers)
+            settings_of_path: dict[str, Any] = {
                 "transport_url": self.options.transport_url, "convergence_topic": topic,
-                "convergence_local_workers": 0, "poll_interval": LOOK}))
+                "convergence_local_workers": 0} if convergence else {}
+            self.service = EngineService(new_conf(files, **{
+                "database.connection": url, "convergence_engine": convergence,
+                "poll_interval": LOOK, **settings_of_path}))
             self._story()
+            self._check_workers_outlived_it()
             self.result.passed = True
         except Failed as exc:
             self.note(f"FAILED: {exc}")
@@ -216,6 +237,9 @@ class Trial:
                       if self.plan.mode == CRASH_AFTER_CREATE else
                       f"worker {victim.engine_id} died having taken the check of "
                       f"{self.plan.crash_on} off the bus, before its lock")
+        elif self.plan.mode in RESTARTS.values():
+            self._restart(began)
+            return
         else:
             threading.Event().wait(max(0.0, began + (self.plan.kill_at or 0) - time.monotonic()))
             victim = self._victim()
@@ -224,6 +248,27 @@ class Trial:
         self.result.killed = victim.engine_id
         self._workers(1)
         self.note("started a new worker")
+
+    def _restart(self, began: float) -> None:
+        if self.options.restarter is None:
+            raise ValueError(f"{self.plan.describe()}: the run has no server it may restart")
+        threading.Event().wait(max(0.0, began + (self.plan.kill_at or 0) - time.monotonic()))
+        kind = "database" if self.plan.mode == RESTART_DATABASE else "broker"
+        at = time.monotonic() - began
+        down = self.options.restarter.restart(kind, self.plan.down_for or 0.0)
+        self.result.restarted, self.result.unanswered_s = True, down
+        self.note(f"restarted the {kind} at {at:.2f}s; it did not answer for {down:.2f}s")
+
+    def _check_workers_outlived_it(self) -> None:
+        """A restarted server must not take a worker with it: one that exited is gone
+        for every later stack, which no check of this stack would see."""
+        if self.plan.mode not in RESTARTS.values():
+            return
+        gone = [w for g in self.groups for w in g.workers if w.process.poll() is not None]
+        if gone:
+            raise Failed("worker(s) exited after the restart: " + ", ".join(
+                f"{w.engine_id} (exit {w.process.returncode}, log {w.log_path})"
+                for w in gone))
 
     def _until_a_worker_crashes(self) -> WorkerProcess | None:
         deadline = time.monotonic() + self.options.stack_timeout + GRACE

@@ -6,6 +6,11 @@ that nothing hung, leaked or was made twice (harness/chaos/trial.py).
 Worker processes need a transport they share: ``--transport-url rabbit://...`` is
 required (the default, in-process transport cannot reach them). The database is a fresh
 SQLite file per trial unless ``--database-url`` names a PostgreSQL or MariaDB server.
+``--restart database,broker`` disrupts each trial by restarting a server instead: the run
+starts a PostgreSQL and a RabbitMQ of its own (harness/infra/private_servers.py), which it
+may stop and start at will without disturbing anyone else's, and checks as well that no
+worker died of it. ``--path legacy`` runs the trials on the legacy path (the engine alone,
+no workers; only the database can be restarted then).
 Exit 0 when every trial passed, 1 when one failed, 2 for bad input. ``leaked``,
 ``duplicated`` and ``stuck`` in the JSON count trials; each trial's entry has its own
 counts of physical resources.
@@ -14,6 +19,7 @@ counts of physical resources.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import shutil
@@ -29,10 +35,12 @@ from rich.table import Table
 
 from engines.processes import broker_problem, transport_problem
 from engines.service import safe_url
-from harness.chaos.plan import TrialPlan
+from harness.chaos.plan import RESTARTS, TrialPlan
+from harness.chaos.servers import PrivateServers
 from harness.chaos.trial import ChaosOptions, Trial, TrialResult
 from harness.experiment import provenance
 from harness.infra.databases import DatabaseFactory
+from harness.infra.private_servers import ServerUnavailable
 from reports.verdicts import EXIT_AGAINST, EXIT_OK
 
 
@@ -50,6 +58,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="worker processes per trial (default 2)")
     p.add_argument("--stack-timeout", type=int, default=60, metavar="SECONDS",
                    help="timeout of every stack operation (default 60)")
+    p.add_argument("--restart", metavar="SERVERS", default="",
+                   help="restart a server in each trial instead of killing a worker: "
+                   "database, broker or database,broker (private servers the run starts)")
+    p.add_argument("--path", choices=("convergence", "legacy"), default="convergence",
+                   help="the path the trials' stacks are on (default convergence)")
     p.add_argument("--json", type=Path, metavar="FILE", help="write the results there")
     p.add_argument("--quiet", action="store_true", help="no progress display")
     p.set_defaults(handler=handle)
@@ -58,13 +71,31 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def options(args: argparse.Namespace) -> ChaosOptions:
     """The options, or ValueError naming the one that is wrong (exit 2)."""
     problems = []
+    restarts = tuple(sorted({k.strip() for k in args.restart.split(",") if k.strip()}))
+    unknown = [k for k in restarts if k not in RESTARTS]
+    if unknown:
+        problems.append(f"--restart: {', '.join(unknown)} is not a server it can restart "
+                        f"(one or more of {', '.join(RESTARTS)})")
     if args.trials < 1:
         problems.append(f"--trials must be at least 1, not {args.trials}")
     if args.workers < 1:
         problems.append(f"--workers must be at least 1, not {args.workers}")
     if args.stack_timeout < 1:
         problems.append(f"--stack-timeout must be at least 1, not {args.stack_timeout}")
-    if not args.transport_url:
+    legacy = args.path == "legacy"
+    if legacy and not restarts:
+        problems.append("--path legacy has no worker to kill: give --restart database")
+    if legacy and "broker" in restarts:
+        problems.append("--restart broker: the legacy path uses no broker")
+    if "database" in restarts and args.database_url:
+        problems.append("--restart database restarts a PostgreSQL server the run starts "
+                        "for itself: leave --database-url out")
+    if "broker" in restarts and args.transport_url:
+        problems.append("--restart broker restarts a RabbitMQ the run starts for itself: "
+                        "leave --transport-url out")
+    if legacy or "broker" in restarts:
+        pass  # the run brings its own broker, or needs none
+    elif not args.transport_url:
         problems.append("--transport-url is required: worker processes need a transport "
                         "they share, e.g. --transport-url rabbit://guest:guest@127.0.0.1:5672/")
     elif problem := transport_problem(args.transport_url):
@@ -74,13 +105,28 @@ def options(args: argparse.Namespace) -> ChaosOptions:
         problems.append(f"--transport-url: {problem}")
     if problems:
         raise ValueError("; ".join(problems))
-    return ChaosOptions(transport_url=args.transport_url, database_url=args.database_url,
-                        workers=args.workers, stack_timeout=args.stack_timeout,
-                        config_files=tuple(getattr(args, "config_file", []) or ()))
+    return ChaosOptions(transport_url=None if legacy else args.transport_url,
+                        database_url=args.database_url, workers=args.workers,
+                        stack_timeout=args.stack_timeout,
+                        config_files=tuple(getattr(args, "config_file", []) or ()),
+                        path=args.path, restarts=restarts)
 
 
 def handle(args: argparse.Namespace) -> int:
     chaos = options(args)
+    with contextlib.ExitStack() as servers:
+        if chaos.restarts:
+            try:
+                private = PrivateServers.start(chaos.restarts, servers)
+            except ServerUnavailable as exc:
+                raise ValueError(f"--restart: {exc}") from None
+            chaos.restarter = private
+            chaos.database_url = private.database_url or chaos.database_url
+            chaos.transport_url = private.transport_url or chaos.transport_url
+        return _trials(args, chaos)
+
+
+def _trials(args: argparse.Namespace, chaos: ChaosOptions) -> int:
     try:
         factory = DatabaseFactory.prepare(chaos.database_url)
     except ValueError as exc:
@@ -94,7 +140,7 @@ def handle(args: argparse.Namespace) -> int:
         with Progress(*columns, console=Console(stderr=True), disable=args.quiet) as bar:
             task = bar.add_task("chaos", total=args.trials, tally="")
             for index in range(args.trials):
-                plan = TrialPlan.draw(args.seed, index)
+                plan = TrialPlan.draw(args.seed, index, chaos.restarts)
                 bar.update(task, description=f"trial {index}: {plan.describe()}")
                 results.append(Trial(plan, factory, chaos, logs / f"trial-{index}").run())
                 failed = sum(not r.passed for r in results)
@@ -119,8 +165,12 @@ def report(results: list[TrialResult], args: argparse.Namespace, chaos: ChaosOpt
     backend = "sqlite" if not chaos.database_url else chaos.database_url.split(":")[0]
     return {
         "tool": {"name": "dualpath chaos", "version": provenance.package_version()},
-        "seed": args.seed, "workers": chaos.workers, "database": backend,
-        "transport": safe_url(chaos.transport_url), "started_at": started_at.isoformat(),
+        "seed": args.seed, "path": chaos.path, "restarts": list(chaos.restarts),
+        "workers": chaos.workers if chaos.path == "convergence" else 0, "database": backend,
+        "transport": safe_url(chaos.transport_url) if chaos.transport_url else None,
+        "restarted": sum(r.restarted for r in results),
+        "max_unanswered_s": max((r.unanswered_s for r in results), default=0.0),
+        "started_at": started_at.isoformat(),
         "duration_s": round(duration, 3), "trials": len(results),
         "passed": sum(r.passed for r in results),
         "leaked": sum(bool(r.leaked) for r in results),

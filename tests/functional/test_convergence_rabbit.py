@@ -10,6 +10,7 @@ elsewhere); skips otherwise, or fails with ``DUALPATH_REQUIRE_SERVERS=1``.
 from __future__ import annotations
 
 import os
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,6 +27,7 @@ from engines.processes import WorkerProcesses, broker_problem, isolated_bus, wri
 from engines.service import EngineService
 from tests.conftest import unavailable
 from tests.functional.conftest import Driver
+from tests.functional.log_events import said
 from tests.functional.templates import hot, res
 
 pytestmark = pytest.mark.rabbit
@@ -234,3 +236,47 @@ def test_a_terminated_worker_finishes_its_resource_and_leaves_the_service_table(
     view = driver.wait(stack_id, timeout=30)
     assert view["stack_status"] == "CREATE_COMPLETE", view["status_reason"]
     assert driver.copies(stack_id) == {n: 1 for n in names}
+
+
+class _Recorder:
+    """A check_resource endpoint that only records what it was sent."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+        self.got = threading.Event()
+
+    def check_resource(self, ctxt: dict, **kwargs: object) -> None:
+        self.names.append(str(kwargs["name"]))
+        self.got.set()
+
+
+def test_a_check_sent_before_any_worker_queue_exists_is_sent_again_not_lost(
+        rabbit_url: str, tmp_path: Path, topic: str) -> None:
+    """After a broker restart the engine may reconnect before the workers have declared
+    their queues again: a cast then meets a topic no queue is bound to, which the broker
+    drops without a word. The engine's casts are mandatory, so the broker hands such a
+    message back, and it is sent again until a worker's queue takes it."""
+    from engines.convergence import messaging
+
+    conf = config.new_conf([str(write_config(tmp_path / "bus.conf", isolated_bus(topic)))],
+                           transport_url=rabbit_url)
+    transport = messaging.get_transport(conf)
+    client = messaging.worker_client(conf, transport, topic)
+    sent = threading.Thread(target=lambda: client.check_resource(
+        stack_id="s", traversal_id="t", template_id=None, name="A", is_update=True,
+        data={}), daemon=True)
+    recorder = _Recorder()
+    server = None
+    try:
+        with said(messaging.__name__, "no worker's queue takes topic") as retried:
+            sent.start()
+            assert retried.wait(30), "the cast was neither refused nor sent again"
+        server = messaging.WorkerServer(conf, transport, topic, "w", recorder, threads=1)
+        server.start()
+        assert recorder.got.wait(30), "the check never reached the worker that came"
+        sent.join(30)
+        assert not sent.is_alive() and recorder.names == ["A"]
+    finally:
+        if server is not None:
+            server.stop()
+        transport.cleanup()
