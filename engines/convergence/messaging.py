@@ -4,11 +4,11 @@ oslo.messaging's ``fake`` driver that wakes listeners on delivery instead of pol
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 # isort: off
 from engines.core import config  # before oslo_messaging: it silences eventlet's notice
+from engines.core import waiting
 from futurist import _thread as futurist_thread
 import oslo_messaging
 from oslo_config import cfg
@@ -70,19 +70,14 @@ class WorkerClient:
         self._wait = undeliverable_wait
 
     def check_resource(self, **kwargs: Any) -> None:
-        deadline = time.monotonic() + self._wait
-        pause = 0.05
-        while True:
-            try:
-                self._client.cast({}, "check_resource", **kwargs)
-                return
-            except oslo_messaging.MessageUndeliverable:
-                if time.monotonic() >= deadline:
-                    raise
-                LOG.warning("no worker's queue takes topic %s yet; check_resource of %s "
-                            "sent again in %.2fs", self._topic, kwargs.get("name"), pause)
-                time.sleep(pause)  # a backoff between sends, not a sync point
-                pause = min(pause * 2, 1.0)
+        def note(_exc: BaseException) -> None:
+            LOG.warning("no worker's queue takes topic %s yet; check_resource of %s "
+                        "sent again", self._topic, kwargs.get("name"))
+
+        waiting.keep_trying(lambda: self._client.cast({}, "check_resource", **kwargs),
+                            lambda exc: isinstance(exc, oslo_messaging.MessageUndeliverable),
+                            timeout=self._wait, interval=0.05, max_interval=1.0,
+                            on_retry=note)
 
 
 def worker_client(conf: cfg.ConfigOpts, transport: oslo_messaging.Transport,

@@ -23,6 +23,7 @@ from oslo_log import log as logging
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
+from engines.core import waiting
 from engines.core.errors import EngineOverloaded
 
 LOG = logging.getLogger(__name__)
@@ -245,29 +246,22 @@ def connect(engine: sa.Engine, wait: float) -> sa.Connection:
     administrator command") to answer again; then its last error is raised. A checkout
     is where a restart meets a transaction that had not begun: waiting there lets it run
     once the server is back instead of failing the operation it belongs to."""
-    deadline = time.monotonic() + wait
-    pause = RECONNECT_FIRST_PAUSE
-    waited = False
-    while True:
-        try:
-            connection = engine.connect()
-        except (db_exc.DBError, sa_exc.DBAPIError) as exc:
-            left = deadline - time.monotonic()
-            if left <= 0 or not is_connection_error(exc):
-                raise
-            if not waited:
-                LOG.warning("database %s does not answer (%s); waiting up to %.0fs for it",
-                            engine.url.render_as_string(hide_password=True), exc, wait)
-                waited = True
-            time.sleep(min(pause, left))  # a backoff between attempts, not a sync point
-            pause = min(pause * 2, RECONNECT_MAX_PAUSE)
-            continue
-        if waited:
-            _ANSWERED_AGAIN[engine.url.render_as_string(hide_password=False)] = \
-                time.monotonic()
-            LOG.warning("database %s answers again",
-                        engine.url.render_as_string(hide_password=True))
-        return connection
+    waited: list[BaseException] = []
+
+    def note(exc: BaseException) -> None:
+        if not waited:
+            LOG.warning("database %s does not answer (%s); waiting up to %.0fs for it",
+                        engine.url.render_as_string(hide_password=True), exc, wait)
+        waited[:] = [exc]
+
+    connection = waiting.keep_trying(engine.connect, is_connection_error, timeout=wait,
+                                     interval=RECONNECT_FIRST_PAUSE,
+                                     max_interval=RECONNECT_MAX_PAUSE, on_retry=note)
+    if waited:
+        _ANSWERED_AGAIN[engine.url.render_as_string(hide_password=False)] = time.monotonic()
+        LOG.warning("database %s answers again",
+                    engine.url.render_as_string(hide_password=True))
+    return connection
 
 
 _ANSWERED_AGAIN: dict[str, float] = {}  # URL -> when a checkout last waited for it, ended

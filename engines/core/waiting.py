@@ -42,3 +42,33 @@ def wait_until(predicate: Callable[[], T], *, timeout: float | None, interval: f
         interval *= backoff
         if max_interval is not None:
             interval = min(interval, max_interval)
+
+
+def keep_trying(action: Callable[[], T], retryable: Callable[[BaseException], bool], *,
+                timeout: float, interval: float, max_interval: float,
+                on_retry: Callable[[BaseException], None] | None = None) -> T:
+    """Call ``action`` until it returns without an error ``retryable`` accepts, with the
+    pauses of :func:`wait_until` (doubling up to ``max_interval``), and return what it
+    returned. Past ``timeout`` the last such error is raised as it was; ``on_retry`` sees
+    each one before its pause."""
+    last: list[BaseException] = []
+    done: list[T] = []
+
+    def attempt() -> bool:
+        try:
+            done.append(action())
+            return True
+        except Exception as exc:
+            if not retryable(exc):
+                raise
+            if on_retry is not None:
+                on_retry(exc)
+            last[:] = [exc]
+            return False
+
+    try:
+        wait_until(attempt, timeout=timeout, interval=interval, what="a retried call",
+                   backoff=2.0, max_interval=max_interval)
+    except WaitTimeout:
+        raise last[0] from None
+    return done[0]

@@ -88,3 +88,29 @@ def test_a_pause_that_cannot_end_or_shrinks_is_refused(interval, backoff):
     with pytest.raises(ValueError):
         waiting.wait_until(lambda: True, timeout=1, interval=interval, backoff=backoff,
                            what="x")
+
+
+def test_keep_trying_retries_what_it_is_told_to_and_raises_the_last_error_at_the_deadline():
+    calls: list[int] = []
+
+    def flaky() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise ConnectionError(f"try {len(calls)}")
+        return "done"
+
+    seen: list[str] = []
+    assert waiting.keep_trying(flaky, lambda e: isinstance(e, ConnectionError), timeout=5,
+                       interval=0.001, max_interval=0.002,
+                       on_retry=lambda e: seen.append(str(e))) == "done"
+    assert seen == ["try 1", "try 2"]
+
+    def never() -> None:
+        raise ConnectionError("still down")
+
+    with pytest.raises(ConnectionError, match="still down"):
+        waiting.keep_trying(never, lambda e: isinstance(e, ConnectionError), timeout=0.01,
+                    interval=0.001, max_interval=0.002)
+    with pytest.raises(ValueError):  # not retryable: raised at once
+        waiting.keep_trying(lambda: int("x"), lambda e: isinstance(e, ConnectionError), timeout=5,
+                    interval=0.001, max_interval=0.002)
