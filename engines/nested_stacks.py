@@ -5,29 +5,65 @@ which the parent's stored field decides, never the configuration of the moment."
 
 from __future__ import annotations
 
+import fnmatch
 import uuid
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from engines.core import snapshot, stack_store
 from engines.core.context import RequestContext
 from engines.core.errors import NotFound
+from engines.core.models import Stack
+from engines.core.path import EnginePath, StackRequest
+from engines.core.runtime import Runtime
 from engines.core.status import IN_PROGRESS
+from engines.core.template import parse
+from engines.core.update_checks import check_hook_names
 
-if TYPE_CHECKING:
-    from engines.service import EngineService
+
+def nested_request(rt: Runtime, template: Any, environment: Any, parameters: dict[str, Any],
+                   files: dict[str, str], timeout: int | None,
+                   nesting: tuple[str, ...]) -> StackRequest:
+    """A child stack's request: validated as any, rollback left to its parent."""
+    conf = rt.conf
+    tmpl = parse(template, environment, parameters, max_template_size=conf.max_template_size,
+                 max_resources=conf.max_resources_per_stack, files=files, nesting=nesting,
+                 max_nested_depth=conf.max_nested_stack_depth)
+    check_hook_names(rt, tmpl, None)
+    return StackRequest(tmpl, dict(parameters), True, timeout or conf.stack_action_timeout)
 
 
 class ServiceNestedStacks:
-    def __init__(self, service: EngineService) -> None:
-        self.service = service
-        self.rt = service.rt
+    """``path_of`` is the path a stack runs on: an engine has both, a convergence worker
+    process only convergence (it never sees a legacy stack's resources)."""
 
-    def _environment(self, stack_id: str) -> dict[str, Any]:
-        # a child gets its parent's type mappings, as in Heat, not its per-resource settings
+    def __init__(self, rt: Runtime, path_of: Callable[[Stack], EnginePath]) -> None:
+        self.rt = rt
+        self.path_of = path_of
+
+    def _environment(self, stack_id: str, resource_name: str | None = None,
+                     child_id: str | None = None) -> dict[str, Any]:
+        # a child gets its parent's type mappings, as in Heat, and of the per-resource
+        # settings only those written for its own resources: ``resources: {db: {R:
+        # {hooks: ...}}}`` is ``resources: {R: ...}`` in db's stack (named by the resource
+        # that owns it, or found by its id on an update)
         stack = stack_store.get(self.rt.db, stack_id)
         _, env = stack_store.load_template(self.rt.db, stack.raw_template_id)
         registry = {k: v for k, v in (env.get("resource_registry") or {}).items()
                     if k != "resources"}
+        if resource_name is None and child_id is not None:
+            resource_name = next((r.name for r in stack_store.resources(self.rt.db, stack_id)
+                                  if r.physical_resource_id == child_id), None)
+        own: dict[str, Any] = {}
+        per_resource = (env.get("resource_registry") or {}).get("resources") or {}
+        for pattern, settings in per_resource.items():
+            if resource_name is None or not fnmatch.fnmatchcase(resource_name, pattern):
+                continue
+            for name, value in (settings or {}).items():
+                if isinstance(value, dict):
+                    own.setdefault(name, {}).update(value)
+        if own:
+            registry["resources"] = own
         return {"resource_registry": registry}
 
     def _chain(self, stack_id: str) -> tuple[str, ...]:
@@ -47,22 +83,23 @@ class ServiceNestedStacks:
     def create(self, parent_id: str, resource_name: str, template: Any,
                parameters: dict[str, Any]) -> str:
         parent = stack_store.get(self.rt.db, parent_id)
-        request = self.service.nested_request(
-            template, self._environment(parent_id), parameters, self.files_of(parent_id),
-            parent.timeout, (*self._chain(parent_id), resource_name))
+        request = nested_request(
+            self.rt, template, self._environment(parent_id, resource_name), parameters,
+            self.files_of(parent_id), parent.timeout, (*self._chain(parent_id), resource_name))
         request.owner_id = parent.id
         request.root_id = parent.root_id or parent.id
         name = f"{parent.name}-{resource_name}-{uuid.uuid4().hex[:12]}"
-        path = self.service.path_of_stack(parent)
+        path = self.path_of(parent)
         return path.create(RequestContext(project_id=parent.project_id), name, request).id
 
     def update(self, child_id: str, template: Any, parameters: dict[str, Any]) -> None:
         child = stack_store.get(self.rt.db, child_id)
         parent_id = child.owner_id or child_id
-        request = self.service.nested_request(
-            template, self._environment(parent_id), parameters, self.files_of(parent_id),
+        request = nested_request(
+            self.rt, template, self._environment(parent_id, child_id=child_id), parameters,
+            self.files_of(parent_id),
             child.timeout, self._chain(child_id))
-        self.service.path_of_stack(child).update(
+        self.path_of(child).update(
             RequestContext(project_id=child.project_id), child, request)
 
     def delete(self, child_id: str) -> None:
@@ -70,7 +107,7 @@ class ServiceNestedStacks:
             child = stack_store.get(self.rt.db, child_id, include_deleted=False)
         except NotFound:
             return
-        self.service.path_of_stack(child).delete(
+        self.path_of(child).delete(
             RequestContext(project_id=child.project_id), child)
 
     def state(self, child_id: str) -> tuple[str, str, str] | None:
@@ -80,7 +117,7 @@ class ServiceNestedStacks:
             return None
         if child.deleted_at is not None:
             return None
-        if self.service.path_of_stack(child).is_busy(child) and child.status != IN_PROGRESS:
+        if self.path_of(child).is_busy(child) and child.status != IN_PROGRESS:
             return child.action, IN_PROGRESS, child.status_reason or ""
         return child.action, child.status, child.status_reason or ""
 

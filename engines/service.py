@@ -29,7 +29,7 @@ from engines.core.path import CONVERGENCE, LEGACY, PATH_NAMES, EnginePath, Stack
 from engines.core.runtime import Runtime
 from engines.core.status import HOOK_TYPES, IN_PROGRESS, is_terminal
 from engines.core.template import parse
-from engines.core.update_checks import check_update, refuse_nested_on
+from engines.core.update_checks import check_hook_names, check_update
 from engines.core.urls import safe_url
 from engines.nested_stacks import ServiceNestedStacks
 from engines.observe import CloudView
@@ -81,7 +81,7 @@ class EngineService:
                                     self.conf.heartbeat_interval)
         self._started = False
         self._lock = threading.Lock()
-        self.rt.nested = ServiceNestedStacks(self)
+        self.rt.nested = ServiceNestedStacks(self.rt, self._path_of)
         self._operations = threading.BoundedSemaphore(self.conf.max_concurrent_operations)
         if start:
             self.start()
@@ -165,18 +165,6 @@ class EngineService:
         """The path ``stack`` was created on (a nested stack: its root's)."""
         return self._path_of(stack)
 
-    def nested_request(self, template: Any, environment: Any, parameters: dict[str, Any],
-                       files: dict[str, str], timeout: int | None,
-                       nesting: tuple[str, ...]) -> StackRequest:
-        """A child stack's request: validated as any, rollback left to its parent."""
-        tmpl = parse(template, environment, parameters,
-                     max_template_size=self.conf.max_template_size,
-                     max_resources=self.conf.max_resources_per_stack, files=files,
-                     nesting=nesting, max_nested_depth=self.conf.max_nested_stack_depth)
-        check_hook_names(self.rt, tmpl, None)
-        return StackRequest(tmpl, dict(parameters), True,
-                            timeout or self.conf.stack_action_timeout)
-
     def _request(self, template: Any, environment: Any, parameters: dict[str, Any] | None,
                  disable_rollback: bool, timeout: int | None, source: str | None,
                  files: dict[str, str] | None = None,
@@ -205,7 +193,6 @@ class EngineService:
         path = self._path_named(CONVERGENCE if self.conf.convergence_engine else LEGACY)
         request = self._request(template, environment, parameters, disable_rollback,
                                 timeout, source, files)
-        refuse_nested_on(path.name, request.template)
         return path.create(ctx, name, request).id
 
     @_api(operation=True)
@@ -219,7 +206,6 @@ class EngineService:
                                 stack.disable_rollback if disable_rollback is None
                                 else disable_rollback, timeout, source, files, stack)
         check_update(self.rt, stack, request)
-        refuse_nested_on(path.name, request.template)
         path.update(ctx, stack, request)
 
     @_api(operation=True)
@@ -333,16 +319,6 @@ class EngineService:
             return None
         what = f"resource {name} to reach {hook or status}"
         return self.wait_until(reached, timeout, what)
-
-
-def check_hook_names(rt: Runtime, template: Any, stack: Stack | None) -> None:
-    """Every hook of the environment must match a resource: of the template (one its
-    conditions leave out counts), or, on an update, of the stack -- a hook may name a
-    resource the new template removes, to pause before its removal."""
-    names = set(template.resources) | set(template.raw.get("resources") or {})
-    if stack is not None:
-        names.update(row.name for row in stack_store.resources(rt.db, stack.id))
-    template.environment.check_hook_names(names)
 
 
 def check_timeout(timeout: Any) -> None:

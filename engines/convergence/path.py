@@ -26,6 +26,7 @@ class Path(EnginePath):
         super().__init__(rt)
         self._transport = None
         self._servers: list[WorkerServer] = []
+        self._workers: list[Worker] = []
         self.traversals: Traversals | None = None
         self._reaper: Reaper | None = None
 
@@ -36,12 +37,13 @@ class Path(EnginePath):
         client = worker_client(conf, self._transport, bus_topic)
         self.traversals = Traversals(self.rt, client)
         for index in range(conf.convergence_local_workers):
+            worker = Worker(self.rt, self.traversals)
             server = WorkerServer(conf, self._transport, bus_topic,
-                                  f"{self.rt.engine_id}-{index}",
-                                  Worker(self.rt, self.traversals),
+                                  f"{self.rt.engine_id}-{index}", worker,
                                   conf.convergence_worker_threads)
             server.start()
             self._servers.append(server)
+            self._workers.append(worker)
         self._reaper = Reaper(self.rt, self.traversals)
         self._reaper.start()
 
@@ -50,10 +52,18 @@ class Path(EnginePath):
             self._reaper.stop()
         for server in self._servers:
             server.stop()
+        for worker in self._workers:
+            worker.stop()
         self._servers.clear()
+        self._workers.clear()
         if self._transport is not None:
             self._transport.cleanup()
             self._transport = None
+
+    def serve_nested(self, traversals: Traversals) -> None:
+        """Use ``traversals`` to start nested stacks' traversals, unstarted: a worker
+        process's stack resources create their children through this path."""
+        self.traversals = traversals
 
     def _traversals(self) -> Traversals:
         if self.traversals is None:

@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Callable
 from typing import Any
 
+import sqlalchemy as sa
 from oslo_log import log as logging
 
 from engines.convergence import propagate
 from engines.convergence.check_resource import CheckResource, Locked, row_by_id
 from engines.convergence.graph import BARRIER, Graph, Node, cleanup_row_id
 from engines.convergence.interruption import Interruption, rolls_back_on_timeout
+from engines.convergence.nested_waits import NestedWaits, is_stack_resource, waits_on_nested
 from engines.convergence.traversal import Traversals, stack_status
 from engines.convergence.traversal_state import TraversalState
 from engines.core import crash_points
@@ -41,6 +44,7 @@ class Worker:
         self.rt = rt
         self.traversals = traversals
         self.node_logic = CheckResource(rt, traversals)
+        self.nested_waits = NestedWaits()
 
     @functools.lru_cache(maxsize=64)  # noqa: B019 - a worker lives as long as its process
     def _template(self, template_id: int | None, parameters_json: str) -> Template | None:
@@ -50,13 +54,21 @@ class Worker:
                        template_id: int | None, name: str, is_update: bool,
                        data: dict[str, Any]) -> None:
         crash_points.on_check(name)  # a chaos test's, when armed; nothing otherwise
+        self._guarded(self._check, stack_id, traversal_id, template_id, name, is_update, data)
+
+    def _guarded(self, check: Callable[..., None], stack_id: str, traversal_id: str,
+                 template_id: int | None, name: str, *args: Any) -> None:
         try:
-            self._check(stack_id, traversal_id, template_id, name, is_update, data)
+            check(stack_id, traversal_id, template_id, name, *args)
         except Exception as exc:  # noqa: BLE001 - a worker must survive a bad message
             LOG.exception("stack %s: check_resource of %s for traversal %s failed", stack_id,
                           name, traversal_id)
             self.traversals.fail(stack_id, traversal_id,
                                  f"Internal error on {name}: {type(exc).__name__}: {exc}")
+
+    def stop(self) -> None:
+        """After the server stopped taking messages: the checks waiting on nested stacks."""
+        self.nested_waits.join()
 
     def _check(self, stack_id: str, traversal_id: str, template_id: int | None, name: str,
                is_update: bool, data: dict[str, Any]) -> None:
@@ -74,10 +86,37 @@ class Worker:
             return
         template = self._template(template_id,
                                   json.dumps(stack.parameters or {}, sort_keys=True))
-        node = (name, is_update)
         watch = Interruption(self.rt, self.traversals, stack, traversal_id, state)
+        if self._waits_on_nested(template, name, is_update):
+            def stopped() -> bool:  # a stopping worker gives up the wait, as at a hook
+                return self.rt.stopping.is_set() or watch.cancelled()
+            actions = ResourceActions(self.rt, stack_id, stopped, watch.hook_cancelled,
+                                      operation=action, hooks=state.hooks)
+            self.nested_waits.run(name, functools.partial(
+                self._guarded, self._act, stack_id, traversal_id, template_id, template,
+                name, is_update, data, state, actions))
+            return
         actions = ResourceActions(self.rt, stack_id, watch.cancelled, watch.hook_cancelled,
                                   operation=action, hooks=state.hooks)
+        self._act(stack_id, traversal_id, template_id, template, name, is_update, data,
+                  state, actions)
+
+    def _waits_on_nested(self, template: Template | None, name: str, is_update: bool) -> bool:
+        if (name, is_update) == BARRIER:
+            return False
+        if is_update:
+            return waits_on_nested(template, name)
+        return is_stack_resource(self._type_of_row(cleanup_row_id(name)))
+
+    def _type_of_row(self, resource_id: int) -> str | None:
+        with self.rt.db.connection() as c:
+            return c.execute(sa.select(Resource.type).where(Resource.id == resource_id)
+                             ).scalar()
+
+    def _act(self, stack_id: str, traversal_id: str, template_id: int | None,
+             template: Template | None, name: str, is_update: bool, data: dict[str, Any],
+             state: TraversalState, actions: ResourceActions) -> None:
+        node = (name, is_update)
         try:
             if node == BARRIER:
                 output: dict[str, Any] = {}

@@ -8,12 +8,14 @@ from oslo_config import cfg
 
 from engines.convergence import messaging
 from engines.convergence.messaging import WorkerServer
+from engines.convergence.path import Path
 from engines.convergence.reaper import Reaper
 from engines.convergence.traversal import Traversals
 from engines.convergence.worker import Worker
 from engines.core import config
 from engines.core.liveness import Heartbeat
 from engines.core.runtime import Runtime
+from engines.nested_stacks import ServiceNestedStacks
 
 BINARY = "dualpath-worker"  # how a worker registers in the service table
 
@@ -46,10 +48,15 @@ class WorkerService:
         self.threads: int = conf.convergence_worker_threads
         self._transport = messaging.get_transport(conf)
         traversals = Traversals(self.rt, messaging.worker_client(conf, self._transport, self.topic))
+        # its stack resources make their nested stacks here, on the only path a worker has
+        nested_path = Path(self.rt)
+        nested_path.serve_nested(traversals)
+        self.rt.nested = ServiceNestedStacks(self.rt, lambda _stack: nested_path)
+        self._worker = Worker(self.rt, traversals)
         self._heartbeat = Heartbeat(self.rt.db, self.rt.engine_id, BINARY,
                                     conf.heartbeat_interval, topic=self.topic)
         self._server = WorkerServer(conf, self._transport, self.topic, self.rt.engine_id,
-                                    Worker(self.rt, traversals), self.threads)
+                                    self._worker, self.threads)
         self._reaper = Reaper(self.rt, traversals)
         self._running: list[str] = []
 
@@ -77,6 +84,7 @@ class WorkerService:
             self._reaper.stop()
         if "server" in self._running:
             self._server.stop()  # stop taking messages, then wait for those in flight
+            self._worker.stop()
         self._transport.cleanup()
         if "heartbeat" in self._running:
             self._heartbeat.stop()

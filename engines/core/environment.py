@@ -29,6 +29,19 @@ class Environment:
     # resource name -> {type: type}: what that one resource's type maps onto
     resource_types: dict[str, dict[str, str]] = field(default_factory=dict)
     restricted_actions: dict[str, frozenset[str]] = field(default_factory=dict)
+    # resource name (or wildcard) -> the registry ``resources`` its nested stack gets, as
+    # Heat writes it: ``resources: {db: {R: {hooks: pre-create}}}`` is R of db's stack
+    nested: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def nested_for(self, name: str) -> dict[str, Any]:
+        """The per-resource registry the nested stack of resource ``name`` gets (entries
+        under its own name or a matching wildcard, merged in order)."""
+        found: dict[str, Any] = {}
+        for pattern, entries in self.nested.items():
+            if pattern == name or fnmatch.fnmatchcase(name, pattern):
+                for child_name, settings in entries.items():
+                    found.setdefault(child_name, {}).update(settings)
+        return found
 
     def hooks_for(self, name: str) -> frozenset[str]:
         """The hooks set on resource ``name``, by its own name or a wildcard (``web_*``)."""
@@ -55,6 +68,8 @@ class Environment:
             per_resource.setdefault(name, {})["restricted_actions"] = sorted(actions)
         for name, mapping in self.resource_types.items():
             per_resource.setdefault(name, {}).update(mapping)
+        for name, entries in self.nested.items():
+            per_resource.setdefault(name, {}).update(entries)
         if per_resource:
             registry_doc["resources"] = per_resource
         return {
@@ -81,8 +96,8 @@ def parse_environment(source: str | bytes | dict | None, *, max_size: int) -> En
     reject_unknown_keys(doc, SECTIONS, ROOT, "environment section")
     parameters = _string_keyed(doc.get("parameters"), child(ROOT, "parameters"))
     defaults = _string_keyed(doc.get("parameter_defaults"), child(ROOT, "parameter_defaults"))
-    aliases, (hooks, types, restricted) = _parse_registry(doc.get("resource_registry"))
-    return Environment(parameters, defaults, aliases, hooks, types, restricted)
+    aliases, (hooks, types, restricted, nested) = _parse_registry(doc.get("resource_registry"))
+    return Environment(parameters, defaults, aliases, hooks, types, restricted, nested)
 
 
 def _string_keyed(section: Any, path: str) -> dict[str, Any]:
@@ -93,7 +108,7 @@ def _string_keyed(section: Any, path: str) -> dict[str, Any]:
     return dict(section)
 
 
-def _parse_registry(section: Any) -> tuple[dict[str, str], tuple[dict, dict, dict]]:
+def _parse_registry(section: Any) -> tuple[dict[str, str], tuple[dict, dict, dict, dict]]:
     path = child(ROOT, "resource_registry")
     entries = _string_keyed(section, path)
     aliases: dict[str, str] = {}
@@ -115,12 +130,14 @@ def _parse_registry(section: Any) -> tuple[dict[str, str], tuple[dict, dict, dic
 
 def _parse_hooks(section: Any, path: str, aliases: dict[str, str]
                  ) -> tuple[dict[str, frozenset[str]], dict[str, dict[str, str]],
-                            dict[str, frozenset[str]]]:
-    """Per resource: hooks, restricted actions, and type mappings (any other key whose
-    value is a type)."""
+                            dict[str, frozenset[str]], dict[str, dict[str, Any]]]:
+    """Per resource: hooks, restricted actions, type mappings (any other key whose
+    value is a type), and the entries of its nested stack (a key whose value is a
+    mapping: a resource of that stack, checked here so that a typo is found now)."""
     hooks: dict[str, frozenset[str]] = {}
     types: dict[str, dict[str, str]] = {}
     restricted: dict[str, frozenset[str]] = {}
+    nested: dict[str, dict[str, Any]] = {}
     for name, settings in _string_keyed(section, path).items():
         where = child(path, name)
         if not isinstance(settings, dict):
@@ -128,11 +145,16 @@ def _parse_hooks(section: Any, path: str, aliases: dict[str, str]
         for key, value in settings.items():
             if key in _RESOURCE_KEYS:
                 continue
+            if isinstance(value, dict):
+                _parse_hooks({key: value}, where, aliases)
+                nested.setdefault(name, {})[key] = value
+                continue
             if not isinstance(value, str) or not value:
                 raise ValidationError(
                     child(where, key),
                     f"unknown key {key!r}: per resource, an environment sets hooks, "
-                    f"restricted_actions or a type mapping (<type>: <type>)",
+                    f"restricted_actions or a type mapping (<type>: <type>); or, as a "
+                    f"mapping, a resource of its nested stack (<resource>: {{hooks: ...}})",
                 )
             registry.resolve_type(key, {**aliases, key: value}, path=child(where, key))
             types.setdefault(name, {})[key] = value
@@ -143,7 +165,7 @@ def _parse_hooks(section: Any, path: str, aliases: dict[str, str]
                               child(where, "restricted_actions"))
         if actions:
             restricted[name] = actions
-    return hooks, types, restricted
+    return hooks, types, restricted, nested
 
 
 def _restricted(value: Any, path: str) -> frozenset[str]:

@@ -8,6 +8,8 @@ import pytest
 import yaml
 
 from engines.core.errors import PropertyError, ValidationError
+from engines.service import EngineService
+from tests.functional.conftest import Driver
 
 V = "2016-10-14"
 
@@ -25,19 +27,12 @@ PARENT = _doc({"db": {"type": "db.yaml", "properties": {"size": "large"}}},
               outputs={"db_out": {"value": {"get_attr": ["db", "out"]}}})
 
 
-@pytest.fixture
-def legacy_driver(driver, engine_mode):
-    if engine_mode != "legacy":
-        pytest.skip("nested stacks run on the legacy path in this build")
-    return driver
-
-
 def _children(driver, parent_id):
     return [s for s in driver.service.list_stacks(driver.ctx) if s["id"] == parent_id]
 
 
-def test_a_template_resource_is_a_nested_stack(legacy_driver):
-    d = legacy_driver
+def test_a_template_resource_is_a_nested_stack(driver, engine_mode):
+    d = driver
     stack_id = d.create(PARENT, files={"db.yaml": DB})
     view = d.show(stack_id)
     assert view["stack_status"] == "CREATE_COMPLETE", view
@@ -45,7 +40,7 @@ def test_a_template_resource_is_a_nested_stack(legacy_driver):
     child_id = d.resources(stack_id)["db"]["physical_id"]
     child = d.show(child_id)
     assert child["parent"] == stack_id and child["root"] == stack_id
-    assert child["engine"] == "legacy"
+    assert child["engine"] == engine_mode
     assert d.resources(child_id)["R"]["resource_status"] == "CREATE_COMPLETE"
     assert [e["resource_name"] for e in d.events(child_id)].count("R") == 2
     # nested stacks are listed under their parent, not as stacks of their own
@@ -60,8 +55,8 @@ def test_a_template_resource_is_a_nested_stack(legacy_driver):
     assert set(d.resources(child_id)) == {"R", "X"}
 
 
-def test_update_in_place_and_delete_with_the_parent(legacy_driver):
-    d = legacy_driver
+def test_update_in_place_and_delete_with_the_parent(driver):
+    d = driver
     stack_id = d.create(PARENT, files={"db.yaml": DB})
     child_id = d.resources(stack_id)["db"]["physical_id"]
     d.update(stack_id, PARENT.replace("large", "huge"), files={"db.yaml": DB})
@@ -74,8 +69,8 @@ def test_update_in_place_and_delete_with_the_parent(legacy_driver):
     assert d.service.cloud.copies(child_id) == {}
 
 
-def test_an_environment_maps_a_type_onto_a_file(legacy_driver):
-    d = legacy_driver
+def test_an_environment_maps_a_type_onto_a_file(driver):
+    d = driver
     parent = _doc({"db": {"type": "My::DB", "properties": {"size": "m"}}},
                   outputs={"o": {"value": {"get_attr": ["db", "out"]}}})
     env = {"resource_registry": {"My::DB": "db.yaml"}}
@@ -83,8 +78,8 @@ def test_an_environment_maps_a_type_onto_a_file(legacy_driver):
     assert d.show(stack_id)["outputs"] == {"o": "m"}
 
 
-def test_a_failed_nested_create_fails_and_rolls_back_the_parent(legacy_driver):
-    d = legacy_driver
+def test_a_failed_nested_create_fails_and_rolls_back_the_parent(driver):
+    d = driver
     bad = _doc({"R": {"type": "OS::Heat::TestResource", "properties": {"fail": True}}},
                parameters={"size": {"type": "string"}}, outputs={"out": {"value": 1}})
     stack_id = d.create(PARENT, files={"db.yaml": bad})
@@ -93,8 +88,8 @@ def test_a_failed_nested_create_fails_and_rolls_back_the_parent(legacy_driver):
     assert d.service.cloud.copies() == {}
 
 
-def test_os_heat_stack_with_an_inline_template(legacy_driver):
-    d = legacy_driver
+def test_os_heat_stack_with_an_inline_template(driver):
+    d = driver
     inner = {"heat_template_version": V, "parameters": {"p": {"type": "string"}},
              "resources": {"I": {"type": "OS::Heat::TestResource",
                                  "properties": {"value": {"get_param": "p"}}}},
@@ -137,10 +132,46 @@ def test_nesting_deeper_than_the_limit_is_refused(driver):
         info.value)
 
 
-def test_convergence_refuses_nested_stacks_clearly(driver, engine_mode):
-    if engine_mode != "convergence":
-        pytest.skip("the convergence refusal")
-    with pytest.raises(ValidationError) as info:
-        driver.create(PARENT, files={"db.yaml": DB})
-    assert info.value.path == "resources.db.type"
-    assert "convergence" in info.value.reason
+@pytest.mark.parametrize("created_on", ["legacy", "convergence"])
+def test_nested_stacks_run_on_their_roots_path_after_the_flip(dualpath_conf_factory, ctx,
+                                                              created_on):
+    # a nested stack an update adds after the option flipped still takes its root's path
+    conf = dualpath_conf_factory(convergence_engine=created_on == "convergence")
+    with EngineService(conf) as service:
+        d = Driver(service, ctx)
+        stack_id = d.create(PARENT, files={"db.yaml": DB})
+        conf.set_override("convergence_engine", created_on != "convergence")
+        grown = yaml.safe_load(PARENT)
+        grown["resources"]["db2"] = {"type": "db.yaml", "properties": {"size": "s"}}
+        d.update(stack_id, yaml.safe_dump(grown), files={"db.yaml": DB})
+        assert d.show(stack_id)["stack_status"] == "UPDATE_COMPLETE"
+        for name in ("db", "db2"):
+            child_id = d.resources(stack_id)[name]["physical_id"]
+            assert d.show(child_id)["engine"] == created_on, name
+        d.delete(stack_id)
+        assert d.show(stack_id)["stack_status"] == "DELETE_COMPLETE"
+        assert service.cloud.copies() == {}
+
+
+def test_nested_waits_leave_the_worker_threads_to_the_nested_stacks(dualpath_conf_factory,
+                                                                    ctx):
+    """Eight template resources, each two levels deep, on one worker thread: were a
+    waiting parent to hold a worker thread, the nested traversals would have none."""
+    conf = dualpath_conf_factory(convergence_engine=True)
+    conf.set_override("convergence_worker_threads", 1)
+    conf.set_override("convergence_local_workers", 1)
+    inner = _doc({"N": {"type": "db.yaml", "properties": {"size": {"get_param": "size"}}}},
+                 parameters={"size": {"type": "string"}},
+                 outputs={"out": {"value": {"get_attr": ["N", "out"]}}})
+    parent = _doc({f"m{i}": {"type": "mid.yaml", "properties": {"size": f"s{i}"}}
+                   for i in range(8)},
+                  outputs={"o": {"value": {"get_attr": ["m7", "out"]}}})
+    with EngineService(conf) as service:
+        d = Driver(service, ctx)
+        stack_id = d.create(parent, files={"db.yaml": DB, "mid.yaml": inner})
+        view = d.show(stack_id)
+        assert view["stack_status"] == "CREATE_COMPLETE", view
+        assert view["outputs"] == {"o": "s7"}
+        d.delete(stack_id)
+        assert d.show(stack_id)["stack_status"] == "DELETE_COMPLETE"
+        assert service.cloud.copies() == {}

@@ -74,3 +74,21 @@ def test_immutable_must_be_a_boolean() -> None:
         parse({"heat_template_version": "2015-04-30",
                "parameters": {"a": {"type": "string", "immutable": "yes"}}})
     assert info.value.path == "parameters.a.immutable"
+
+
+def test_per_resource_entries_of_a_nested_stack_are_kept_for_it() -> None:
+    # Heat writes a nested stack's hooks under its owner: resources {db: {R: {hooks}}}
+    env = parse_environment({"resource_registry": {"resources": {
+        "db": {"R": {"hooks": "pre-create"}}, "web_*": {"S": {"hooks": ["pre-delete"]}},
+        "A": {"hooks": "pre-update"}}}}, max_size=4096)
+    assert env.hooks == {"A": frozenset({"pre-update"})}  # db itself does not pause
+    assert env.nested_for("db") == {"R": {"hooks": "pre-create"}}
+    assert env.nested_for("web_1") == {"S": {"hooks": ["pre-delete"]}}
+    assert env.nested_for("A") == {}
+    assert parse_environment(env.to_dict(), max_size=4096) == env  # stored and read back
+
+
+def test_a_bad_hook_in_a_nested_entry_is_refused_where_it_is() -> None:
+    with pytest.raises(ValidationError, match=r"resources\.db\.R\.hooks"):
+        parse_environment({"resource_registry": {"resources": {
+            "db": {"R": {"hooks": "pre-nothing"}}}}}, max_size=4096)
