@@ -124,6 +124,13 @@ def _follow(value: Any, keys: list[Any]) -> Any:
     return value
 
 
+def _has_attribute(plugin: type[Resource], attr: str) -> bool:
+    # a group's attributes mirror its members' (``resource.0.output``): such a plugin
+    # says which names it answers, beyond the ones its schema lists
+    dynamic = getattr(plugin, "has_attribute", None)
+    return attr in plugin.attributes_schema or (dynamic is not None and dynamic(attr))
+
+
 def _not_a(name: str, what: str, value: Any, path: str) -> ValidationError:
     return ValidationError(path, f"{name}: {what}, got {kind(value)}")
 
@@ -193,7 +200,7 @@ class _GetAttr:
         plugin = scope.resources.get(resource)
         if plugin is None:
             raise InvalidReference(path, f"get_attr: the template has no resource {resource!r}")
-        if attr not in plugin.attributes_schema:
+        if not _has_attribute(plugin, attr):
             known = ", ".join(sorted(plugin.attributes_schema)) or "none"
             raise InvalidReference(
                 path,

@@ -157,6 +157,10 @@ class Template:
             typed = _typed_properties(name, defn.plugin, values, frozenset())
             if getattr(defn.plugin, "nested_file", None) is not None:
                 typed[DIGEST] = template_checks.digest(self.files.get(defn.plugin.nested_file, ""))
+            facts = getattr(defn.plugin, "facts_from_parent", None)
+            if facts is not None:  # what a group's generated template needs of this one
+                typed.update(facts(typed, defn.update_policy, self.environment.aliases,
+                                   self.files))
             return typed
         except ValidationError as exc:
             _reraise_with_source(exc, self.source)
@@ -328,6 +332,9 @@ def _parse_resource(name: str, spec: dict, resolved: tuple[str, type[Resource]],
                 ref.path, f"resource {name!r} depends on itself (through {ref.function})"
             )
     values, pending = _check_static_properties(name, plugin, properties, scope)
+    check_policy = getattr(plugin, "check_update_policy", None)
+    if check_policy is not None:
+        check_policy(update_policy, child(path, "update_policy"))
     if issubclass(plugin, TemplateResource):
         template_resource.check_nested(name, plugin, properties, values, pending, context,
                                        env.aliases)

@@ -109,6 +109,10 @@ def check_nested(name: str, plugin: type, properties: dict[str, Any], values: di
     parameters, and the nested template itself (recursively), with what is known now."""
     from engines.core.template import parse
 
+    own = getattr(plugin, "check_nested_definition", None)
+    if own is not None:  # a group: the plugin generates its nested template
+        own(name, properties, values, pending, context, env_aliases)
+        return
     path = child(child("resources", name), "properties")
     if plugin.nested_file is not None:  # a template resource
         file_name = plugin.nested_file
