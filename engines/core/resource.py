@@ -24,6 +24,8 @@ class Resource:
     attributes_schema: ClassVar[dict[str, str]] = {}
     # OS::Heat::None accepts whatever it is given
     accepts_any_property: ClassVar[bool] = False
+    # a FAILED resource is replaced by an update, unless its plugin can repair it in place
+    updates_failed_in_place: ClassVar[bool] = False
 
     def __init__(
         self,

@@ -162,11 +162,16 @@ class ResourceActions:
 
     def check_replace(self, row: ResourceRow, type_name: str, properties: dict[str, Any]) -> bool:
         """Whether ``row`` must be replaced to match the definition; nothing is changed."""
-        if row.status == FAILED or row.type != type_name:
+        if row.type != type_name:
             return True
+        plugin = self.plugin(row)
+        if row.status == FAILED:
+            # a stack resource whose nested stack exists is updated even then, as in Heat
+            # (StackResource._needs_update): its own resources decide what is replaced
+            return not (plugin.updates_failed_in_place and row.physical_resource_id)
         if row.status == IN_PROGRESS:  # an interrupted action leaves an unknown state
             return True
-        return self.plugin(row).needs_replace(row.properties_data or {}, properties)
+        return plugin.needs_replace(row.properties_data or {}, properties)
 
     def update(self, row: ResourceRow, properties: dict[str, Any]) -> str:
         """Update in place; UNCHANGED when nothing differs. Raises UpdateReplace (before any

@@ -21,6 +21,7 @@ DIGEST = "__nested_template_digest"
 
 class TemplateResource(Resource):
     accepts_any_property = True
+    updates_failed_in_place = True
     attributes_schema: ClassVar[dict[str, str]] = {}
     nested_file: ClassVar[str | None] = None
 
