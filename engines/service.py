@@ -17,15 +17,12 @@ from engines import migrate_stacks
 from engines.core import config, db, hooks, snapshot, stack_store, waiting
 from engines.core.config import database_url, new_conf
 from engines.core.context import RequestContext
-from engines.core.errors import (
-    EngineOverloaded,
-    InvalidOperation,
-    PathNotAvailable,
-    ValidationError,
-)
+from engines.core.errors import EngineOverloaded, InvalidOperation, PathNotAvailable
 from engines.core.liveness import Heartbeat
 from engines.core.models import Stack
+from engines.core.patch import check_timeout, update_inputs
 from engines.core.path import CONVERGENCE, LEGACY, PATH_NAMES, EnginePath, StackRequest
+from engines.core.preview import preview_update
 from engines.core.runtime import Runtime
 from engines.core.status import HOOK_TYPES, IN_PROGRESS, is_terminal
 from engines.core.template import parse
@@ -195,18 +192,50 @@ class EngineService:
                                 timeout, source, files)
         return path.create(ctx, name, request).id
 
+    def _update_request(self, stack: Stack, template: Any, environment: Any,
+                        parameters: dict[str, Any] | None, files: dict[str, str] | None,
+                        disable_rollback: bool | None, timeout: int | None,
+                        source: str | None, existing: bool,
+                        clear_parameters: list[str] | None) -> StackRequest:
+        given = update_inputs(self.rt, stack, template, environment, parameters, files,
+                              timeout, existing=existing, clear_parameters=clear_parameters)
+        request = self._request(given.template, given.environment, given.parameters,
+                                stack.disable_rollback if disable_rollback is None
+                                else disable_rollback, given.timeout, source, given.files,
+                                stack)
+        check_update(self.rt, stack, request)
+        return request
+
     @_api(operation=True)
-    def update_stack(self, ctx: RequestContext, stack_id: str, template: Any,
+    def update_stack(self, ctx: RequestContext, stack_id: str, template: Any = None,
                      environment: Any = None, parameters: dict[str, Any] | None = None, *,
                      disable_rollback: bool | None = None, timeout: int | None = None,
-                     source: str | None = None, files: dict[str, str] | None = None) -> None:
+                     source: str | None = None, files: dict[str, str] | None = None,
+                     existing: bool = False, clear_parameters: list[str] | None = None
+                     ) -> None:
+        """``existing``: a PATCH, keeping what the request does not say (the template
+        when None, environment, parameters but ``clear_parameters``, files, timeout);
+        otherwise a PUT. See engines/core/patch.py."""
         stack = stack_store.get(self.rt.db, stack_id, ctx.project_id, include_deleted=False)
         path = self._path_of(stack)
-        request = self._request(template, environment, parameters,
-                                stack.disable_rollback if disable_rollback is None
-                                else disable_rollback, timeout, source, files, stack)
-        check_update(self.rt, stack, request)
-        path.update(ctx, stack, request)
+        path.update(ctx, stack, self._update_request(
+            stack, template, environment, parameters, files, disable_rollback, timeout,
+            source, existing, clear_parameters))
+
+    @_api()
+    def preview_update_stack(self, ctx: RequestContext, stack_id: str, template: Any = None,
+                             environment: Any = None, parameters: dict[str, Any] | None = None,
+                             files: dict[str, str] | None = None, existing: bool = False, *,
+                             clear_parameters: list[str] | None = None,
+                             source: str | None = None) -> dict[str, list[dict[str, str]]]:
+        """What the update would do, changing nothing: {added, updated, replaced, deleted,
+        unchanged: [{name, type}]}, nested stacks' resources as db/R (engines/core/
+        preview.py). Validated as the update would be."""
+        stack = stack_store.get(self.rt.db, stack_id, ctx.project_id, include_deleted=False)
+        self._path_of(stack)  # a stack whose path is missing cannot be acted on
+        request = self._update_request(stack, template, environment, parameters, files,
+                                       None, None, source, existing, clear_parameters)
+        return preview_update(self.rt, stack, request.template)
 
     @_api(operation=True)
     def delete_stack(self, ctx: RequestContext, stack_id: str) -> None:
@@ -319,16 +348,6 @@ class EngineService:
             return None
         what = f"resource {name} to reach {hook or status}"
         return self.wait_until(reached, timeout, what)
-
-
-def check_timeout(timeout: Any) -> None:
-    """A stack timeout is a whole number of seconds, more than 0 (None: the default)."""
-    if timeout is None:
-        return
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout <= 0 \
-            or timeout != int(timeout):
-        raise ValidationError("timeout", "must be a whole number of seconds, more than 0, "
-                              f"got {timeout!r}")
 
 
 # -- the engine's database, as its callers manage it --------------------------------------

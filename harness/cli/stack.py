@@ -34,9 +34,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     for name in ("create", "update"):
         p = stack_sub.add_parser(name, help=f"{name} a stack from a template")
         p.add_argument("stack", help="stack name" + (" or id" if name == "update" else ""))
-        p.add_argument("-t", "--template", required=True, help="HOT template file")
+        p.add_argument("-t", "--template", required=name == "create",
+                       help="HOT template file" + (" (with --existing: the stored one "
+                                                   "when not given)" if name == "update"
+                                                   else ""))
         p.add_argument("-e", "--environment", help="environment file")
         p.add_argument("-P", "--parameter", action="append", default=[], metavar="KEY=VALUE")
+        if name == "update":
+            _patch_options(p)
         p.add_argument("--disable-rollback", action="store_true", default=None)
         p.add_argument("--stack-timeout", type=int, default=None, metavar="SECONDS",
                        help="seconds the operation may take before the stack fails "
@@ -52,12 +57,41 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                            help="keep what was done: the stack ends <ACTION>_FAILED")
         if name in ("delete", "rollback", "cancel"):
             p.add_argument("--wait", action="store_true", help="follow events until done")
+    p = stack_sub.add_parser("preview", help="what an update would do, changing nothing")
+    p.add_argument("stack", help="stack name or id")
+    p.add_argument("template", nargs="?", help="HOT template file (with --existing: the "
+                                               "stored one when not given)")
+    p.add_argument("-e", "--environment", help="environment file")
+    p.add_argument("-P", "--parameter", action="append", default=[], metavar="KEY=VALUE")
+    _patch_options(p)
     stack_sub.add_parser("list", help="list the project's stacks")
     sig = stack_sub.add_parser("signal", help="release a hook")
     sig.add_argument("stack")
     sig.add_argument("resource")
     sig.add_argument("hook", choices=HOOK_TYPES)
     parser.set_defaults(handler=run)
+
+
+def _patch_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--existing", action="store_true",
+                   help="PATCH: keep the stored template, environment, parameters and "
+                        "files, changing only what is given")
+    p.add_argument("--clear-parameter", action="append", default=[], metavar="NAME",
+                   help="with --existing: reset this parameter to its default")
+
+
+def _update_input(args: argparse.Namespace) -> dict[str, Any]:
+    """What an update or a preview gives the service, from the files named."""
+    if args.template is None and not args.existing:
+        raise ValueError(f"{args.stack_command}: a template is required (or --existing, "
+                         "to keep the stored one)")
+    if args.clear_parameter and not args.existing:
+        raise ValueError("--clear-parameter: only with --existing")
+    files = collect(args.template, args.environment)
+    return {"template": _read(args.template), "environment": _read(args.environment),
+            "parameters": _parameters(args.parameter), "source": args.template,
+            "files": files or None, "existing": args.existing,
+            "clear_parameters": args.clear_parameter or None}
 
 
 def _parameters(pairs: list[str]) -> dict[str, str]:
@@ -94,12 +128,12 @@ def run(args: argparse.Namespace) -> int:
                 files=collect(args.template, args.environment))
         else:
             stack_id = service.find_stack(ctx, args.stack)
+        if command == "preview":
+            return _emit(args, console, service.preview_update_stack(
+                ctx, stack_id, **_update_input(args)), _preview_table)
         if command == "update":
-            service.update_stack(ctx, stack_id, _read(args.template), _read(args.environment),
-                                 _parameters(args.parameter),
-                                 disable_rollback=args.disable_rollback,
-                                 timeout=args.stack_timeout, source=args.template,
-                                 files=collect(args.template, args.environment))
+            service.update_stack(ctx, stack_id, disable_rollback=args.disable_rollback,
+                                 timeout=args.stack_timeout, **_update_input(args))
         elif command == "delete":
             service.delete_stack(ctx, stack_id)
         elif command == "rollback":
@@ -178,6 +212,18 @@ def _resources_table(resources: list[dict[str, Any]]) -> Table:
     for r in resources:
         table.add_row(r["name"], r["type"], r["resource_status"], r["physical_id"] or "",
                       ",".join(r["hooks_pending"]))
+    return table
+
+
+def _preview_table(preview: dict[str, list[dict[str, str]]]) -> Table:
+    table = Table(title="update preview")
+    for column in ("change", "resource", "type"):
+        table.add_column(column)
+    for change in ("added", "updated", "replaced", "deleted", "unchanged"):
+        for entry in preview.get(change, []):
+            table.add_row(change, entry["name"], entry["type"])
+    if not any(preview.get(c) for c in ("added", "updated", "replaced", "deleted")):
+        table.caption = "nothing would change"
     return table
 
 

@@ -42,17 +42,25 @@ def _registry_names(env: Any) -> list[str]:
     return names
 
 
-def collect(template_path: str, environment_path: str | None = None) -> dict[str, str]:
-    """``{name as written: content}`` for every file the template (and environment) name."""
+def collect(template_path: str | None, environment_path: str | None = None) -> dict[str, str]:
+    """``{name as written: content}`` for every file the template (and environment) name;
+    without a template (a PATCH keeping the stored one), the environment's."""
     files: dict[str, str] = {}
     pending: list[tuple[str, str]] = []
-    with open(template_path, encoding="utf-8") as handle:
-        doc = yaml.safe_load(handle)
-    base = os.path.dirname(os.path.abspath(template_path))
-    pending += [(name, base) for name in _names(doc)]
+    if template_path is not None:
+        with open(template_path, encoding="utf-8") as handle:
+            try:
+                doc = yaml.safe_load(handle)
+            except yaml.YAMLError:
+                doc = None  # the engine reads it again, and names the file and the line
+        base = os.path.dirname(os.path.abspath(template_path))
+        pending += [(name, base) for name in _names(doc)]
     if environment_path:
         with open(environment_path, encoding="utf-8") as handle:
-            env = yaml.safe_load(handle)
+            try:
+                env = yaml.safe_load(handle)
+            except yaml.YAMLError:
+                env = None  # likewise: the engine names the problem
         env_base = os.path.dirname(os.path.abspath(environment_path))
         pending += [(name, env_base) for name in _registry_names(env)]
     while pending:

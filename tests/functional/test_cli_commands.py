@@ -149,3 +149,66 @@ def test_a_negative_stack_timeout_is_bad_input(conf_file, tmp_path, capsys):
     assert main(["--config-file", str(conf_file), "stack", "create", "web", "-t",
                  str(template), "--stack-timeout", "-3"]) == 2
     assert "timeout: must be a whole number of seconds" in capsys.readouterr().err
+
+
+def test_stack_update_existing_and_preview(conf_file, tmp_path, capsys):
+    template = tmp_path / "t.yaml"
+    template.write_text(TEMPLATE)
+    base = ["--config-file", str(conf_file), "stack", "--json"]
+    assert main([*base, "create", "web", "-t", str(template), "-P", "greeting=hi"]) == 0
+    capsys.readouterr()
+    # PATCH without a template: the stored one, the stored parameter kept
+    assert main([*base, "update", "web", "--existing"]) == 0
+    assert _json(capsys)["outputs"] == {"a": "hi"}
+    changed = tmp_path / "t2.yaml"
+    changed.write_text(TEMPLATE.replace("B: {type: OS::Heat::TestResource, depends_on: [A]}",
+                                        "C: {type: OS::Heat::None}"))
+    assert main([*base, "preview", "web", str(changed), "--existing"]) == 0
+    preview = _json(capsys)
+    assert {k: [e["name"] for e in v] for k, v in preview.items()} == {
+        "added": ["C"], "updated": [], "replaced": [], "deleted": ["B"], "unchanged": ["A"]}
+    # a PUT preview resets the parameter: A would be updated
+    assert main([*base, "preview", "web", str(changed), "-P", "greeting=hi"]) == 0
+    assert [e["name"] for e in _json(capsys)["unchanged"]] == ["A"]
+    assert main([*base, "preview", "web", str(changed)]) == 0
+    assert [e["name"] for e in _json(capsys)["updated"]] == ["A"]
+    # the table, for a person
+    assert main(["--config-file", str(conf_file), "stack", "preview", "web",
+                 str(changed), "--existing"]) == 0
+    out = capsys.readouterr().out
+    assert "update preview" in out and "added" in out and "deleted" in out
+    assert main(["--config-file", str(conf_file), "stack", "preview", "web", "--existing",
+                 "--clear-parameter", "greeting"]) == 0
+    assert "updated" in capsys.readouterr().out
+    assert main(["--config-file", str(conf_file), "stack", "preview", "web", "--existing"]) == 0
+    assert "nothing would change" in capsys.readouterr().out
+    # nothing was changed by the previews
+    assert main([*base, "resources", "web"]) == 0
+    assert sorted(r["name"] for r in _json(capsys)) == ["A", "B"]
+
+
+@pytest.mark.parametrize(("words", "phrase"), [
+    (["preview", "web"], "a template is required"),
+    (["update", "web"], "a template is required"),
+    (["preview", "web", "missing.yaml"], "missing.yaml"),
+    (["update", "web", "--clear-parameter", "greeting", "-t", "T"], "only with --existing"),
+    (["preview", "web", "--existing", "-P", "greeting"], "expected KEY=VALUE"),
+    (["preview", "web", "BAD"], "resources.B.depends_on"),
+    (["preview", "web", "--existing", "-P", "nope=1"], "parameters.nope"),
+])
+def test_bad_preview_and_patch_input_exits_2_naming_file_and_field(conf_file, tmp_path,
+                                                                   capsys, words, phrase):
+    template = tmp_path / "t.yaml"
+    template.write_text(TEMPLATE)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(TEMPLATE.replace("depends_on: [A]", "depends_on: [Z]"))
+    base = ["--config-file", str(conf_file), "stack"]
+    assert main([*base, "create", "web", "-t", str(template)]) == 0
+    capsys.readouterr()
+    words = [str(template) if w == "T" else str(bad) if w == "BAD" else
+             str(tmp_path / w) if w == "missing.yaml" else w for w in words]
+    assert main([*base, *words]) == 2
+    err = capsys.readouterr().err
+    assert phrase in err
+    if "BAD" in words or str(bad) in words:
+        assert "bad.yaml" in err
