@@ -51,6 +51,12 @@ def _read_text(path: Path) -> str:
         raise ScenarioError(path, None, "", f"not UTF-8 text: {exc.reason}") from None
 
 
+def read_text(path: Path) -> str:
+    """A file of the scenario tree as text (a nested template, a get_file payload), with
+    the size limit every scenario file has."""
+    return _read_text(path)
+
+
 def _check_keys(path: Path, node: yaml.Node, parts: list[str | int]) -> None:
     """Refuse a key written twice in one mapping, which PyYAML would silently collapse
     (two ``create:`` in one step would run one of them)."""

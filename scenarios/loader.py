@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import copy
 import fnmatch
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from engines.service import PATH_NAMES
 from scenarios.document import load_yaml
 from scenarios.errors import ScenarioError
-from scenarios.semantics import StepChecker, resolve_document, resolve_section
+from scenarios.semantics import StepChecker, resolve_document, resolve_files, resolve_section
 from scenarios.validation import check_schema
 
 __all__ = ["ENGINES", "Scenario", "ScenarioError", "Step", "corpus_root", "load_corpus",
@@ -45,6 +45,8 @@ class Scenario:
     templates: dict[str, dict[str, Any]]
     environments: dict[str, dict[str, Any]]
     steps: list[Step]
+    # name -> text: what templates read (nested templates, get_file); see steps' ``files``
+    files: dict[str, str] = field(default_factory=dict)
 
 
 def corpus_root() -> Path:
@@ -87,16 +89,17 @@ def load_scenario(path: Path, root: Path) -> Scenario:
     check_schema(path, doc)
     templates = resolve_section(path, root, doc, "templates")
     environments = resolve_section(path, root, doc, "environments")
+    files = resolve_files(path, root, doc)
     steps = _steps(path, root, doc)
     engines = tuple(doc.get("engines") or ENGINES)
-    checker = StepChecker(path, engines, templates, environments)
+    checker = StepChecker(path, engines, templates, environments, files)
     for step in steps:
         checker.check(step.index, step.op, step.args)
     return Scenario(
         id=f"{group}/{name}", group=group, name=name, path=path,
         description=doc["description"].strip(), tags=tuple(doc.get("tags") or ()),
         engines=engines, templates=templates,
-        environments=environments, steps=steps)
+        environments=environments, steps=steps, files=files)
 
 
 def _matches(scenario_id: str, pattern: str | None) -> bool:

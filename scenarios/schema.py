@@ -39,6 +39,15 @@ DOCUMENT: dict[str, Any] = {
                       "additionalProperties": {"$ref": "#/$defs/document"}},
         "environments": {"type": "object", "propertyNames": {"$ref": "#/$defs/name"},
                          "additionalProperties": {"$ref": "#/$defs/document"}},
+        "files": {
+            "description": "What templates read (nested templates, get_file), by the name "
+                           "they use: inline text, an inline mapping (written out as YAML), "
+                           "or {file: path} relative to the scenario file.",
+            "type": "object", "propertyNames": {"$ref": "#/$defs/fileName"},
+            "additionalProperties": {
+                "anyOf": [{"type": "string"}, {"$ref": "#/$defs/document"}],
+                "x-error": "a file's text, an inline mapping, or {file: relative/path}"},
+        },
         "steps": {"type": "array", "minItems": 1, "items": {"$ref": "#/$defs/step"},
                   "x-error": "a non-empty list of steps"},
     },
@@ -51,7 +60,9 @@ DEFS: dict[str, Any] = {
     "name": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_.-]*$",
              "x-error": "a name is a letter or _ followed by letters, digits, _ . -"},
     "resourceName": {"type": "string", "minLength": 1,
-                     "x-error": "a resource name (a key of a template's resources)"},
+                     "x-error": "a resource name (a key of a template's resources), or a "
+                                "path into nested stacks: db/R (R of db's stack), "
+                                "group/0/A"},
     "status": {
         "type": "string",
         "pattern": "^(INIT|CREATE|UPDATE|DELETE|ROLLBACK)_(IN_PROGRESS|COMPLETE|FAILED)$",
@@ -72,6 +83,9 @@ DEFS: dict[str, Any] = {
         "x-error": "an error class of engines/core/errors.py (e.g. ValidationError, "
                    "ParameterError, ActionInProgress)",
     },
+    "fileName": {"type": "string", "pattern": "^[^/\\s][^\\s]*$",
+                 "x-error": "a file name as a template uses it (db.yaml, nested/db.yaml), "
+                            "no spaces, not starting with /"},
     "seconds": {"type": "number", "exclusiveMinimum": 0,
                 "x-error": "a number of seconds, more than 0"},
     "fileRef": {

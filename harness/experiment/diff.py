@@ -16,7 +16,9 @@ class Difference:
 
 
 def _key(path: str, key: str) -> str:
-    return f"{path}.{key}" if key.replace("_", "").replace("-", "").isalnum() else \
+    # a resource path into nested stacks (db/R) reads as written: resources.db/R.status
+    plain = key.replace("_", "").replace("-", "").replace("/", "")
+    return f"{path}.{key}" if plain.isalnum() and not key.startswith("/") else \
         f"{path}[{key!r}]"
 
 

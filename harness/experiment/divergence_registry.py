@@ -23,10 +23,11 @@ _FIELDS = {"scenario", "path", "legacy", "convergence", "reason"}
 
 # what a snapshot holds (harness.experiment.observation), and the sections keyed by a name
 # (of a resource, an output; ``stack`` for the stack's own events)
-SECTIONS = ("step", "op", "result", "stack", "resources", "outputs", "reality", "events",
-            "waited_for")
-NAMED = ("resources", "outputs", "reality", "events")
-_SEGMENT = re.compile(r"""\.(?P<key>[A-Za-z0-9_-]+|\*\*?)|\[(?P<index>\d+|\*)\]"""
+SECTIONS = ("step", "op", "result", "stack", "stacks", "resources", "outputs", "reality",
+            "events", "waited_for")
+NAMED = ("resources", "outputs", "reality", "events", "stacks")
+# a key may be a resource path into nested stacks (resources.db/R.status)
+_SEGMENT = re.compile(r"""\.(?P<key>[A-Za-z0-9_-][A-Za-z0-9_/-]*|\*\*?)|\[(?P<index>\d+|\*)\]"""
                       r"""|\[(?P<quoted>'[^']*'|"[^"]*")\]""")
 _STEP = re.compile(r"\$\.steps\[(\d+|\*)\]")
 

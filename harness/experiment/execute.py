@@ -78,6 +78,8 @@ class Execution:
         self.history: list[str] = []  # templates of the operations that were accepted
         self.marks: dict[str, dict[str, str | None]] = {}
         self.before: dict[str, str | None] = {}
+        self.mark_values: dict[str, dict[str, Any]] = {}  # outputs, attributes at each mark
+        self.events: dict[str, list[str]] = {}  # events since the last operation began
 
     def _conf(self) -> Any:
         s = self.settings
@@ -127,12 +129,15 @@ class Execution:
         assert self.observer is not None
         if kind.operation:
             self.before = self.physical_ids()
+            self.events = {}
         outcome = kind.run(self, step.args)
         # the message is for a person reading a failure; the outcome compared is the class
         compared = {k: v for k, v in outcome.items() if k != "message"}
         snap, recorded = self.observer.take(step.index, step.op, self.stack_id, compared,
                                             waited_for=kind.waits_for(step.args),
                                             settles=kind.settles(step.args))
+        for name, seen in snap.get("events", {}).items():
+            self.events.setdefault(name, []).extend(seen)
         result.failures.extend(kind.verify(self, step.index, step.args, snap, outcome))
         result.snapshots.append(recorded)
         if self.engine == CROSS and self.path == LEGACY and not result.skipped \
@@ -166,6 +171,10 @@ class Execution:
     def physical_ids(self) -> dict[str, str | None]:
         assert self.observer is not None
         return self.observer.physical_ids(self.stack_id)
+
+    def values(self) -> dict[str, Any]:
+        assert self.observer is not None
+        return self.observer.values(self.stack_id)
 
     def for_path(self, value: Any) -> Any:
         """An expectation may differ per path: {legacy: X, convergence: Y}."""

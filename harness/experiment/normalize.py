@@ -15,6 +15,10 @@ Two more things make a run comparable without hiding anything a path does:
   replacement) deleted at once by the convergence path interleave their events in any
   order; within such an overlap the events are listed copy by copy (each copy's own order
   kept), so the interleaving, which is timing, is not read as the path's behaviour;
+- **nested stacks** are in the snapshot by path (``db/R``; ``stacks.db`` for the stack
+  itself): their resources' ids are named as any (``db/R#1``), the stack's own id is its
+  owner's physical id (``db#1``), wherever it appears; its name (OS::Heat::Stack's
+  ``stack_name``) ends in a random short id, as Heat's, which becomes ``<short-id>``;
 - **rows stored ahead of the work**: the convergence path stores a row for every resource
   of the new template when its traversal starts, as Heat's does, where the legacy path
   stores one when it reaches the resource; a row that was never acted on (INIT_COMPLETE,
@@ -29,6 +33,8 @@ import re
 from typing import Any
 
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# a nested stack's name ends in a short random id, as Heat's (<parent>-<resource>-<id>)
+_NESTED_NAME_ID = re.compile(r"(?<=-)[0-9a-f]{12}\b")
 
 # the resource types whose attribute values the engine declares random (DESIGN: "a real
 # source of non-determinism"); the snapshot shows a resource's concrete type, aliases
@@ -55,10 +61,11 @@ class IdNames:
         return self.names[physical_id]
 
     def text(self, value: str) -> str:
-        """Replace known physical ids in free text (reasons); other uuids become <uuid>."""
+        """Replace known physical ids in free text (reasons); other uuids become <uuid>,
+        and the short random id that ends a nested stack's name ``<short-id>``."""
         for physical_id, name in self.names.items():
             value = value.replace(physical_id, name)
-        return _UUID.sub("<uuid>", value)
+        return _NESTED_NAME_ID.sub("<short-id>", _UUID.sub("<uuid>", value))
 
 
 def normalize_value(value: Any, ids: IdNames) -> Any:
@@ -155,7 +162,13 @@ def normalize(snapshots: list[dict[str, Any]]) -> list[dict[str, Any]]:
             res["attributes"] = normalize_value(res.get("attributes", {}), ids)
         if snap.get("stack") and "reason" in snap["stack"]:
             snap["stack"]["reason"] = ids.text(snap["stack"].get("reason") or "")
+        # a nested stack's id is its owner's physical id (``db#1`` by now), in its reason
+        # and outputs as anywhere else
+        for nested in (snap.get("stacks") or {}).values():
+            nested["reason"] = ids.text(nested.get("reason") or "")
+            nested["outputs"] = normalize_value(nested.get("outputs", {}), ids)
         snap["outputs"] = normalize_value(snap.get("outputs", {}), ids)
+        snap.pop("resource_reasons", None)  # for expectations, never compared
         copies = snap.pop("event_copies", None) or {}
         if snap.get("events"):
             snap["events"] = {name: _settled_events(seq, copies.get(name, []))

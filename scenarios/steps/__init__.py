@@ -12,6 +12,7 @@ from scenarios.steps import (
     fault,
     mark,
     migrate,
+    preview,
     rollback,
     signal,
     update,
@@ -22,6 +23,7 @@ from scenarios.steps.base import StepKind
 
 # in the order the schema lists them (and error messages name them)
 STEPS: dict[str, StepKind] = {module.STEP.name: module.STEP for module in (
-    create, update, delete, rollback, cancel, migrate, wait, wait_for, signal, fault, mark, expect)}
+    create, update, delete, rollback, cancel, migrate, preview, wait, wait_for, signal, fault,
+    mark, expect)}
 
 __all__ = ["STEPS", "StepKind"]

@@ -54,12 +54,17 @@ class StepRun(Protocol):
     history: list[str]  # templates of the operations that were accepted, in order
     marks: dict[str, dict[str, str | None]]  # physical ids at each mark
     before: dict[str, str | None]  # physical ids before the last operation
+    mark_values: dict[str, dict[str, Any]]  # outputs and attributes at each mark
+    events: dict[str, list[str]]  # each name's events since the last operation began
 
     def stack(self) -> str:
         """The stack's id; a clear error when no create has succeeded."""
 
     def physical_ids(self) -> dict[str, str | None]:
         """The stack's physical ids now, whatever it is doing."""
+
+    def values(self) -> dict[str, Any]:
+        """The stack's outputs and its resources' attributes (by path) now."""
 
     def for_path(self, value: Any) -> Any:
         """An expectation that may differ per path ({legacy: X, convergence: Y}), for

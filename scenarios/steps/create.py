@@ -20,7 +20,7 @@ from scenarios.steps.operation import (
 def act(run: StepRun, args: dict[str, Any]) -> None:
     run.stack_id = run.service.create_stack(
         run.ctx, run.scenario.name, template_of(run, args), environment_of(run, args),
-        args.get("parameters"), **stack_options(args))
+        args.get("parameters"), **stack_options(args, run))
     run.history.append(args.get("template", ""))
 
 

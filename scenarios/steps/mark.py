@@ -12,6 +12,9 @@ SCHEMA = {"$ref": "#/$defs/name"}
 
 def run(step_run: StepRun, name: str) -> Outcome:
     step_run.marks[name] = step_run.physical_ids()
+    values = getattr(step_run, "values", None)  # outputs and attributes, for changed_since
+    if values is not None and hasattr(step_run, "mark_values"):
+        step_run.mark_values[name] = values()
     return no_error()
 
 

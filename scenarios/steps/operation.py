@@ -36,6 +36,7 @@ DEFS = {
             "template": {"$ref": "#/$defs/name"},
             "parameters": {"type": "object"},
             "environment": {"$ref": "#/$defs/environmentUse"},
+            "files": {"$ref": "#/$defs/filesUse"},
             "disable_rollback": {"type": "boolean"},
             # any number: the engine is the one that refuses a bad stack timeout
             "timeout": {"type": "number",
@@ -43,6 +44,16 @@ DEFS = {
             "wait": WAIT,
             "expect_error": EXPECT_ERROR,
         },
+    },
+    # which of the scenario's files the operation gives the engine, and by what names
+    "filesUse": {
+        "anyOf": [
+            {"type": "array", "items": {"$ref": "#/$defs/fileName"}, "uniqueItems": True},
+            {"type": "object", "propertyNames": {"$ref": "#/$defs/fileName"},
+             "additionalProperties": {"$ref": "#/$defs/fileName"}},
+        ],
+        "x-error": "files is a list of the scenario's file names, or a mapping {name the "
+                   "template uses: scenario file name}",
     },
     # delete and rollback: nothing but how to wait
     "plainOperation": {
@@ -70,11 +81,27 @@ def environment_of(run: StepRun, args: dict[str, Any]) -> Any:
     return run.scenario.environments[value] if isinstance(value, str) else value
 
 
-def stack_options(args: dict[str, Any]) -> dict[str, Any]:
-    """``disable_rollback`` and the stack ``timeout``, only where the step says them."""
+def files_of(run: StepRun, args: dict[str, Any]) -> dict[str, str] | None:
+    """The files the engine is given: the ones the step names (a list, each by its own
+    name; a mapping, by the name the template uses), else all the scenario's; None for a
+    scenario without files (the call stays as it was)."""
+    files: dict[str, str] = getattr(run.scenario, "files", None) or {}
+    chosen = args.get("files")
+    if chosen is None:
+        return dict(files) or None
+    pairs = chosen.items() if isinstance(chosen, dict) else ((n, n) for n in chosen)
+    return {used: files[name] for used, name in pairs}
+
+
+def stack_options(args: dict[str, Any], run: StepRun | None = None) -> dict[str, Any]:
+    """``disable_rollback``, the stack ``timeout`` and ``files``, only where the step (or
+    the scenario, for files) says them."""
     options = rollback_option(args)
     if "timeout" in args:
         options["timeout"] = args["timeout"]
+    files = files_of(run, args) if run is not None else None
+    if files is not None:
+        options["files"] = files
     return options
 
 
@@ -99,6 +126,13 @@ def check_template(checker: Any, at: list[str | int], args: dict[str, Any]) -> N
     checker.template(at + ["template"], args["template"])
     if isinstance(args.get("environment"), str):
         checker.environment(at + ["environment"], args["environment"])
+    chosen = args.get("files")
+    if isinstance(chosen, dict):
+        for used, name in chosen.items():
+            checker.file(at + ["files", used], name)
+    elif isinstance(chosen, list):
+        for position, name in enumerate(chosen):
+            checker.file(at + ["files", position], name)
 
 
 # -- the operation's life around its one service call --------------------------------------

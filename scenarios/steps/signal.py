@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from scenarios.steps import paths
 from scenarios.steps.base import Outcome, StepKind, StepRun, no_error
 
 SCHEMA = {
@@ -18,8 +19,9 @@ SCHEMA = {
 
 
 def run(step_run: StepRun, args: dict[str, Any]) -> Outcome:
-    answer = step_run.service.signal_hook(step_run.ctx, step_run.stack(), args["resource"],
-                                          args["hook"])
+    # a nested resource (db/R) is signalled in its own stack, found now
+    stack_id, name = paths.resolve_now(step_run, args["resource"])
+    answer = step_run.service.signal_hook(step_run.ctx, stack_id, name, args["hook"])
     return {**no_error(), "message": answer}
 
 

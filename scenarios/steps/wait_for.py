@@ -4,8 +4,10 @@ that resource stands is compared, not what the others reached meanwhile."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
+from scenarios.steps import paths
 from scenarios.steps.base import Outcome, StepKind, StepRun, always, no_error, timeout
 
 SCHEMA = {
@@ -24,9 +26,16 @@ SCHEMA = {
 
 
 def run(step_run: StepRun, args: dict[str, Any]) -> Outcome:
-    step_run.service.wait_resource(step_run.ctx, step_run.stack(), args["resource"],
+    limit = timeout(args)
+    started = time.monotonic()
+    # a nested resource's stack may not exist yet when the step starts (the create of
+    # its parent resource is what the scenario waits through): first wait for it
+    stack_id, name = step_run.service.wait_until(
+        lambda: paths.resolve(step_run, args["resource"]), limit,
+        f"the nested stack of {args['resource']} to exist")
+    step_run.service.wait_resource(step_run.ctx, stack_id, name,
                                    status=args.get("status"), hook=args.get("hook"),
-                                   timeout=timeout(args))
+                                   timeout=max(limit - (time.monotonic() - started), 0.1))
     return no_error()
 
 

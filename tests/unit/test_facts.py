@@ -50,9 +50,10 @@ def test_the_scenario_schema_file_is_the_assembled_one():
 def test_the_schema_lists_exactly_the_registered_steps_in_order():
     steps = scenario_schema.assemble()["$defs"]["step"]["properties"]
     assert list(steps) == list(STEPS) == [
-        "create", "update", "delete", "rollback", "cancel", "migrate", "wait", "wait_for",
-        "signal", "fault", "mark", "expect"]
+        "create", "update", "delete", "rollback", "cancel", "migrate", "preview", "wait",
+        "wait_for", "signal", "fault", "mark", "expect"]
     assert {k for k, s in STEPS.items() if s.operation} == {
         "create", "update", "delete", "rollback", "cancel", "migrate"}
     assert {k for k, s in STEPS.items() if s.needs_stack} == {
-        "update", "delete", "rollback", "cancel", "migrate", "wait", "wait_for", "signal"}
+        "update", "delete", "rollback", "cancel", "migrate", "preview", "wait", "wait_for",
+        "signal"}

@@ -55,6 +55,15 @@ def test_normalize_rewrites_ids_inside_values_and_reasons():
     assert out["stack"]["reason"] == "Engine <uuid> went down"
 
 
+def test_normalize_masks_the_short_random_id_of_a_nested_stack_name():
+    snap = _snap(0, A="a1")
+    snap["outputs"] = {"name": "t-inner-a917f9d4cc5d", "digest": "x-8d22bf7c17b0a84d",
+                       "plain": "web-1"}
+    out = normalize([snap])[0]
+    assert out["outputs"] == {"name": "t-inner-<short-id>", "digest": "x-8d22bf7c17b0a84d",
+                              "plain": "web-1"}
+
+
 def test_a_row_stored_ahead_of_the_work_is_no_resource_but_one_acted_on_is():
     snap = _snap(0, A="uuid-a1")
     never = {"status": "INIT_COMPLETE", "physical_id": None, "hooks": [], "properties": {},

@@ -26,7 +26,7 @@ from scenarios.loader import (
 from scenarios.validation import SCHEMA_PATH
 
 REQUIRED_GROUPS = {"create", "update", "delete", "rollback", "failures", "overlap", "hooks",
-                   "noise", "bad_input"}
+                   "nested", "noise", "bad_input"}
 ENDS_WITHOUT_DELETE = {"bad_input"}  # what they refuse never makes a stack to delete
 
 TEMPLATE = """\
@@ -498,3 +498,212 @@ def test_readme_example_loads(write: Write, tmp_path: Path) -> None:
     example = readme.split("```yaml\n", 1)[1].split("```", 1)[0]
     s = load_scenario(write(example, name="docs/example"), tmp_path)
     assert [step.op for step in s.steps][-2:] == ["delete", "expect"]
+
+
+# -- nested stacks: files, resource paths, checks ---------------------------------------------
+NESTED = """\
+description: d
+files:
+  db.yaml:
+    heat_template_version: 2016-10-14
+    resources:
+      R: {type: OS::Heat::TestResource}
+  raw.txt: "some text"
+templates:
+  v1:
+    heat_template_version: 2016-10-14
+    resources:
+      A: {type: OS::Heat::TestResource}
+      db: {type: db.yaml}
+"""
+
+
+def nested(steps: str) -> str:
+    return scenario(steps, head=NESTED)
+
+
+def test_files_are_given_as_text_and_steps_may_name_them(write: Write, tmp_path: Path) -> None:
+    (tmp_path / "_shared").mkdir()
+    (tmp_path / "_shared" / "db2.yaml").write_text("heat_template_version: 2016-10-14\n"
+                                                   "resources: {S: {type: OS::Heat::None}}\n")
+    text = nested("""\
+        - create: {template: v1, files: [db.yaml, raw.txt]}
+        - update: {template: v1, files: {db.yaml: db2}}
+        - expect: {resources: {db/S: UPDATE_COMPLETE}}
+    """).replace("  raw.txt:", "  db2: {file: ../_shared/db2.yaml}\n  raw.txt:")
+    loaded = load_scenario(write(text), tmp_path)
+    assert yaml.safe_load(loaded.files["db.yaml"])["resources"] == {
+        "R": {"type": "OS::Heat::TestResource"}}
+    assert loaded.files["raw.txt"] == "some text"
+    assert "S:" in loaded.files["db2"]  # a file's text as written
+    assert loaded.steps[1].args["files"] == {"db.yaml": "db2"}
+
+
+@pytest.mark.parametrize(("step", "field"), [
+    ("{template: v1, files: [nope.yaml]}", "steps[0].create.files[0]"),
+    ("{template: v1, files: {db.yaml: nope}}", "steps[0].create.files.db.yaml"),
+])
+def test_an_unknown_file_is_refused_naming_the_field(write: Write, tmp_path: Path, step: str,
+                                                     field: str) -> None:
+    error = refused(write(nested(f"- create: {step}\n")), tmp_path)
+    assert error.field == field and error.step == 0
+    assert "file 'nope" in error.reason and "defined: db.yaml, raw.txt" in error.reason
+
+
+def test_a_missing_file_reference_in_files_is_refused(write: Write, tmp_path: Path) -> None:
+    text = nested("- create: {template: v1}\n").replace(
+        '  raw.txt: "some text"', "  raw.txt: {file: gone.txt}")
+    error = refused(write(text), tmp_path)
+    assert error.field == "files.raw.txt.file" and "file not found" in error.reason
+
+
+def test_a_file_name_with_spaces_is_refused_by_the_schema(write: Write, tmp_path: Path) -> None:
+    error = refused(write(nested("- create: {template: v1, files: ['a b']}\n")), tmp_path)
+    assert error.field.startswith("steps[0].create.files")
+
+
+@pytest.mark.parametrize(("path", "reason"), [
+    ("db//R", "not a resource path"),
+    ("db/R/", "not a resource path"),
+    ("/R", "not a resource path"),
+    ("nope/R", "'nope' is not in any template"),
+    ("db/Z", "'Z' is not in any template or nested template"),
+])
+def test_a_bad_resource_path_is_refused(write: Write, tmp_path: Path, path: str,
+                                        reason: str) -> None:
+    error = refused(write(nested(f"""\
+        - create: {{template: v1, wait: false}}
+        - wait_for: {{resource: "{path}", status: CREATE_COMPLETE}}
+    """)), tmp_path)
+    assert error.field == "steps[1].wait_for.resource" and reason in error.reason
+
+
+def test_resource_paths_are_accepted_wherever_a_step_names_a_resource(
+        write: Write, tmp_path: Path) -> None:
+    loaded = load_scenario(write(nested("""\
+        - fault: {resource: db/R, action: CREATE}
+        - create: {template: v1, wait: false}
+        - wait_for: {resource: db/R, hook: pre-create}
+        - signal: {resource: db/R, hook: pre-create}
+        - expect: {resources: {db/R: CREATE_COMPLETE}, reality: {db/R: 1},
+                   events: {db/R: [CREATE_IN_PROGRESS], db/stack: {subsequence: [CREATE_COMPLETE]}},
+                   replaced: [db/R]}
+    """)), tmp_path)
+    assert loaded.steps[2].args["resource"] == "db/R"
+
+
+def test_a_group_member_index_may_stand_between_names(write: Write, tmp_path: Path) -> None:
+    load_scenario(write(nested("""\
+        - create: {template: v1}
+        - expect: {resources: {db/0/R: CREATE_COMPLETE}}
+    """)), tmp_path)
+
+
+def test_a_group_member_may_be_named_by_its_index(write: Write, tmp_path: Path) -> None:
+    load_scenario(write(nested("""\
+        - create: {template: v1}
+        - expect: {resources: {db/0: CREATE_COMPLETE, db/1: null}, reality: {db/0: 1}}
+    """)), tmp_path)
+
+
+@pytest.mark.parametrize(("expect", "field", "reason"), [
+    ("{outputs: {o: {lenght: 3}}}", "steps[1].expect.outputs.o.lenght",
+     "unknown check operator 'lenght'"),
+    ("{attributes: {A: {output: {bigger: 1}}}}", "steps[1].expect.attributes.A.output.bigger",
+     "unknown check operator 'bigger'"),
+    ("{status_reason: {starts: x}}", "steps[1].expect.status_reason.starts",
+     "unknown check operator 'starts'"),
+    ("{resources: {A: {status_reason: {has: x}}}}",
+     "steps[1].expect.resources.A.status_reason.has", "unknown check operator 'has'"),
+    ("{outputs: {o: {changed_since: later}}}", "steps[1].expect.outputs.o.changed_since",
+     "mark 'later' is not defined"),
+])
+def test_a_bad_check_is_refused(write: Write, tmp_path: Path, expect: str, field: str,
+                                reason: str) -> None:
+    error = refused(write(nested(f"""\
+        - create: {{template: v1}}
+        - expect: {expect}
+    """)), tmp_path)
+    assert error.field == field and reason in error.reason
+
+
+@pytest.mark.parametrize(("expect", "field"), [
+    ("{outputs: {o: {length: -1}}}", "steps[1].expect.outputs.o"),
+    ("{events: {A: [CREATED]}}", "steps[1].expect.events.A"),
+    ("{events: {A: {subsequence: []}}}", "steps[1].expect.events.A"),
+    ("{resources: {A: {status: DONE}}}", "steps[1].expect.resources.A"),
+    ("{attributes: {A: [output]}}", "steps[1].expect.attributes.A"),
+])
+def test_a_malformed_check_is_refused_by_the_schema(write: Write, tmp_path: Path, expect: str,
+                                                    field: str) -> None:
+    error = refused(write(nested(f"""\
+        - create: {{template: v1}}
+        - expect: {expect}
+    """)), tmp_path)
+    assert error.field.startswith(field), error
+
+
+def test_checks_read_naturally(write: Write, tmp_path: Path) -> None:
+    loaded = load_scenario(write(nested("""\
+        - create: {template: v1}
+        - mark: made
+        - expect:
+            status_reason: {contains: completed}
+            resources: {A: {status: CREATE_COMPLETE, status_reason: {contains: ok}},
+                        db/R: CREATE_COMPLETE}
+            outputs: {o: {length: 3}, p: {not_null: true}, q: {changed_since: made},
+                      r: {equals: {length: 3}}, s: {a: 1, b: 2}}
+            attributes: {db/R: {output: {unchanged_since: made}}}
+            events: {A: [CREATE_IN_PROGRESS, CREATE_COMPLETE],
+                     stack: {subsequence: [CREATE_COMPLETE]}}
+    """)), tmp_path)
+    assert loaded.steps[2].args["outputs"]["r"] == {"equals": {"length": 3}}
+
+
+# -- PATCH updates and previews -----------------------------------------------------------------
+def test_a_patch_update_and_a_preview_load(write: Write, tmp_path: Path) -> None:
+    loaded = load_scenario(write(nested("""\
+        - create: {template: v1, parameters: {}}
+        - preview: {template: v1, expect: {unchanged: [A, db], updated: [], added: [db/R]}}
+        - preview: {existing: true, parameters: {p: 1}, files: {db.yaml: db.yaml}}
+        - update: {existing: true, parameters: {p: 1}, clear_parameters: [q]}
+        - update: {template: v1, existing: false}
+    """)), tmp_path)
+    assert [s.op for s in loaded.steps] == ["create", "preview", "preview", "update", "update"]
+    assert loaded.steps[3].args == {"existing": True, "parameters": {"p": 1},
+                                    "clear_parameters": ["q"]}
+
+
+@pytest.mark.parametrize(("step", "field", "phrase"), [
+    ("- update: {parameters: {p: 1}}", "steps[1].update", "template is required"),
+    ("- update: {existing: false}", "steps[1].update", "template is required"),
+    ("- preview: {expect: {added: [A]}}", "steps[1].preview", "template is required"),
+    ("- preview: {template: v9}", "steps[1].preview.template", "template 'v9' is not defined"),
+    ("- update: {existing: true, environment: nope}", "steps[1].update.environment",
+     "environment 'nope' is not defined"),
+    ("- preview: {existing: true, files: [nope.yaml]}", "steps[1].preview.files[0]",
+     "file 'nope.yaml' is not defined"),
+    ("- preview: {template: v1, expect: {added: [Z]}}", "steps[1].preview.expect.added[0]",
+     "resource 'Z' is not in any template"),
+    ("- preview: {template: v1, expect: {added: [db/Z]}}", "steps[1].preview.expect.added[0]",
+     "'Z' is not in any template"),
+    ("- preview: {template: v1, expect: {moved: [A]}}", "steps[1].preview.expect.moved",
+     "unknown field 'moved'"),
+    ("- preview: {template: v1, wait: true}", "steps[1].preview.wait", "unknown field 'wait'"),
+    ("- update: {template: v1, clear_parameters: [p]}", "steps[1].update.clear_parameters",
+     "needs existing: true"),
+    ("- update: {existing: yes-please}", "steps[1].update.existing", "existing: true"),
+    ("- preview: {template: v1, expect: {added: A}}", "steps[1].preview.expect.added",
+     "a list of resource names"),
+])
+def test_a_bad_patch_or_preview_is_refused_naming_the_field(write: Write, tmp_path: Path,
+                                                            step: str, field: str,
+                                                            phrase: str) -> None:
+    error = refused(write(nested(f"- create: {{template: v1}}\n{step}\n")), tmp_path)
+    assert (error.step, error.field) == (1, field), error
+    assert phrase in error.reason, error
+
+
+def test_a_preview_before_any_create_is_refused(write: Write, tmp_path: Path) -> None:
+    error = refused(write(scenario("- preview: {template: v1}\n")), tmp_path)
+    assert error.step == 0 and "needs a stack" in error.reason
