@@ -25,7 +25,7 @@ from reports.runfile import (
 )
 
 DEFAULT_GROUPS = ("create", "update", "delete", "rollback", "failures", "overlap", "hooks",
-                  "noise", "bad_input")
+                  "nested", "noise", "bad_input")
 
 DEFAULT_EVIDENCE = ("corpus-embedded", "corpus-server", "fuzz")
 
@@ -41,8 +41,8 @@ max_flaky: 0               # scenarios whose verdict is flaky (a path disagreed 
 max_failed: 0              # scenarios whose verdict is failed (an expect failed on a path)
 max_errors: 0              # scenarios whose verdict is error (harness or engine crashed)
 allow_stale: false         # registry entries that explained nothing
-required_groups: [create, update, delete, rollback, failures, overlap, hooks, noise,
-                  bad_input]   # each present, with a scenario run on both paths
+required_groups: [create, update, delete, rollback, failures, overlap, hooks, nested,
+                  noise, bad_input]   # each present, with a scenario run on both paths
 time_budget: 1.5           # convergence total <= this x legacy total; null: no budget
 require_migrations_verified: true
 """

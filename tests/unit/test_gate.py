@@ -136,8 +136,8 @@ def test_time_budget_rule():
         if "legacy" in paths and "convergence" in paths:
             paths["convergence"]["duration_s"] = 2 * paths["legacy"]["duration_s"]
     result = judge(run)
-    assert result.reasons == ["time budget exceeded: convergence took 4.020s, more than "
-                              "1.5 x legacy's 2.010s"]
+    assert result.reasons == ["time budget exceeded: convergence took 4.620s, more than "
+                              "1.5 x legacy's 2.310s"]
     assert judge(run, time_budget=2.0).flip
     no_budget = judge(run, time_budget=None)
     assert no_budget.flip and "time budget" not in [c.name for c in no_budget.checks]
@@ -148,7 +148,7 @@ def test_time_budget_ignores_path_specific_scenarios():
     # a long legacy-only scenario must not buy convergence any slack
     scenario(run, "overlap/update_during_create_legacy")["engines"]["legacy"]["duration_s"] = 99
     assert check(judge(run), "time budget").detail.startswith(
-        "convergence 2.310s vs legacy 2.010s")
+        "convergence 2.610s vs legacy 2.310s")
 
 
 def test_migrations_rule():
@@ -169,6 +169,7 @@ def test_troubled_run_gives_every_reason():
                      "failed: failures/create_fault [convergence] step 1 stack",
                      "error: update/replace [convergence]: engines.core.errors.WaitTimeout",
                      "stale registry entry #1", "required group delete is missing",
+                     "required group nested is missing",
                      "required group hooks was not run on both paths",
                      "time budget exceeded", "migrations not verified"):
         assert expected in text
@@ -338,7 +339,7 @@ def test_gate_command_flips_on_all_the_evidence(capsys):
     assert main(["gate", *(str(RUNS / f"{n}.json") for n in EVIDENCE)]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "flip"
-    assert f"  [ok] {RUNS / 'clean.json'}: required groups: 9 of 9 required groups run on " \
+    assert f"  [ok] {RUNS / 'clean.json'}: required groups: 10 of 10 required groups run on " \
         "both paths" in out
     assert f"  [ok] evidence: fuzz: {RUNS / 'fuzz_clean.json'}, commit 0123456789ab" in out
 
@@ -351,7 +352,7 @@ def test_gate_command_on_one_corpus_run_names_the_missing_evidence(capsys):
                              "(PostgreSQL or MariaDB) with worker processes over RabbitMQ")
     assert out[2] == "- missing evidence: a fuzz run of at least 500 cases (no such run " \
         "file given)"
-    assert "  [ok] required groups: 9 of 9 required groups run on both paths" in out
+    assert "  [ok] required groups: 10 of 10 required groups run on both paths" in out
 
 
 def test_gate_command_refuses_with_every_reason(tmp_path, capsys):
@@ -368,7 +369,7 @@ def test_gate_command_refuses_with_every_reason(tmp_path, capsys):
     assert "**Gate: don't flip**" in text and "update/replace" in text
     assert main(["gate", str(RUNS / "troubled.json"), "--policy", str(policy)]) == 1
     reasons = [line for line in capsys.readouterr().out.splitlines() if line.startswith("- ")]
-    assert len(reasons) == len(judge(run_data("troubled")).reasons) == 13
+    assert len(reasons) == len(judge(run_data("troubled")).reasons) == 14
 
 
 def test_gate_command_uses_the_policy_file(tmp_path, capsys):

@@ -198,8 +198,8 @@ def test_html_filters_exist_for_every_verdict_and_group():
     assert set(boxes) == {"parity", "expected-divergence", "unexpected-divergence", "flaky",
                           "failed", "error", "path-specific"}
     options = [a["value"] for a in page.find("option")]
-    assert options == ["", "bad_input", "create", "delete", "failures", "hooks", "noise",
-                       "overlap", "rollback", "update"]
+    assert options == ["", "bad_input", "create", "delete", "failures", "hooks", "nested",
+                       "noise", "overlap", "rollback", "update"]
 
 
 # --- JUnit ------------------------------------------------------------------------------
@@ -274,7 +274,7 @@ def test_markdown_summary_with_gate_verdict_and_divergences():
     run = run_data("one_unexpected")
     text = render_markdown(run, evaluate(run, ONE_RUN))
     assert "**Gate: don't flip**" in text
-    assert "| unexpected-divergence | 1 |" in text and "| parity | 7 |" in text
+    assert "| unexpected-divergence | 1 |" in text and "| parity | 8 |" in text
     assert f"| `update/replace` | `{CHANGED_PATH}` | \"C#2\" | \"C#1\" |" in text
     clean = run_data("clean")
     assert "**Gate: flip**" in render_markdown(clean, evaluate(clean, ONE_RUN))
@@ -362,7 +362,7 @@ def test_a_scenario_not_compared_in_new_has_not_fixed_its_divergence():
 def test_report_without_output_prints_markdown(capsys):
     assert main(["report", str(RUNS / "one_unexpected.json")]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("## dualpath parity run: 10 scenarios")
+    assert out.startswith("## dualpath parity run: 11 scenarios")
     assert CHANGED_PATH in out
 
 
