@@ -5,13 +5,13 @@ which the parent's stored field decides, never the configuration of the moment."
 
 from __future__ import annotations
 
-import fnmatch
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 from engines.core import snapshot, stack_store
 from engines.core.context import RequestContext
+from engines.core.environment import parse_environment
 from engines.core.errors import NotFound
 from engines.core.models import Stack
 from engines.core.path import EnginePath, StackRequest
@@ -54,14 +54,8 @@ class ServiceNestedStacks:
         if resource_name is None and child_id is not None:
             resource_name = next((r.name for r in stack_store.resources(self.rt.db, stack_id)
                                   if r.physical_resource_id == child_id), None)
-        own: dict[str, Any] = {}
-        per_resource = (env.get("resource_registry") or {}).get("resources") or {}
-        for pattern, settings in per_resource.items():
-            if resource_name is None or not fnmatch.fnmatchcase(resource_name, pattern):
-                continue
-            for name, value in (settings or {}).items():
-                if isinstance(value, dict):
-                    own.setdefault(name, {}).update(value)
+        own = parse_environment(env, max_size=self.rt.conf.max_template_size).nested_for(
+            resource_name) if resource_name is not None else {}
         if own:
             registry["resources"] = own
         return {"resource_registry": registry}
