@@ -15,6 +15,7 @@ from engines.core.environment import parse_environment
 from engines.core.errors import NotFound
 from engines.core.models import Stack
 from engines.core.path import EnginePath, StackRequest
+from engines.core.resource_actions import ResourceActions
 from engines.core.runtime import Runtime
 from engines.core.status import IN_PROGRESS
 from engines.core.template import parse
@@ -124,3 +125,11 @@ class ServiceNestedStacks:
 
     def name(self, child_id: str) -> str:
         return stack_store.get(self.rt.db, child_id).name
+
+    def resources(self, child_id: str) -> dict[str, tuple[str | None, dict[str, Any]]]:
+        actions = ResourceActions(self.rt, child_id)
+        found: dict[str, tuple[str | None, dict[str, Any]]] = {}
+        for row in stack_store.resources(self.rt.db, child_id):
+            if row.replaced_by is None:  # the copy that stands for the resource
+                found[row.name] = (row.physical_resource_id, actions.attributes(row))
+        return found

@@ -31,3 +31,6 @@ class NestedStacks(Protocol):
 
     def name(self, child_id: str) -> str:
         """The child stack's name."""
+
+    def resources(self, child_id: str) -> dict[str, tuple[str | None, dict[str, Any]]]:
+        """Each current resource of the child stack: (physical id, attributes)."""

@@ -175,3 +175,18 @@ def test_nested_waits_leave_the_worker_threads_to_the_nested_stacks(dualpath_con
         d.delete(stack_id)
         assert d.show(stack_id)["stack_status"] == "DELETE_COMPLETE"
         assert service.cloud.copies() == {}
+
+
+def test_get_attr_reaches_a_resource_of_the_nested_stack(driver):
+    # Heat's resource.<name>[.<attr>] of a template resource, read by a sibling and an output
+    parent = _doc({"db": {"type": "db.yaml", "properties": {"size": "xl"}},
+                   "use": {"type": "OS::Heat::TestResource",
+                           "properties": {"value": {"get_attr": ["db", "resource.R.output"]}}}},
+                  outputs={"r_id": {"value": {"get_attr": ["db", "resource.R"]}},
+                           "used": {"value": {"get_attr": ["use", "output"]}}})
+    stack_id = driver.create(parent, files={"db.yaml": DB})
+    view = driver.show(stack_id)
+    assert view["stack_status"] == "CREATE_COMPLETE", view
+    child_id = driver.resources(stack_id)["db"]["physical_id"]
+    assert view["outputs"] == {"r_id": driver.resources(child_id)["R"]["physical_id"],
+                               "used": "xl"}

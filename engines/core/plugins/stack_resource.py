@@ -17,6 +17,7 @@ from engines.core.status import COMPLETE, CREATE, DELETE, FAILED, UPDATE
 # a template resource's properties carry the digest of its nested template, so that a
 # changed nested template is an update of the resource even with the same properties
 DIGEST = "__nested_template_digest"
+NESTED_RESOURCE = "resource."  # resource.<name>[.<attr>]: a resource of the nested stack
 
 
 class TemplateResource(Resource):
@@ -79,13 +80,39 @@ class TemplateResource(Resource):
                                   f"{reason}")
         return child_action == action and status == COMPLETE
 
+    @classmethod
+    def has_attribute(cls, attr: str) -> bool:
+        # Heat's template resources answer resource.<name>[.<attr>] from the nested stack
+        return attr in cls.attributes_schema or (attr.startswith(NESTED_RESOURCE)
+                                                 and len(attr) > len(NESTED_RESOURCE))
+
     def get_attribute(self, name: str) -> Any:
         if name == "OS::stack_id":
             return self.physical_id
+        if name.startswith(NESTED_RESOURCE) and name not in self.attributes_schema:
+            return self._nested_resource_attribute(name)
         outputs = self._engine(CREATE).outputs(self.physical_id)
         if name not in outputs and name not in self.attributes_schema:
             raise KeyError(name)
         return outputs.get(name)
+
+    def _nested_resource_attribute(self, name: str) -> Any:
+        resource, _, attr = name[len(NESTED_RESOURCE):].partition(".")
+        physical_id, attributes = self._engine(CREATE).resources(self.physical_id).get(
+            resource, (None, {}))
+        return attributes.get(attr) if attr else physical_id
+
+    def all_attributes(self) -> dict[str, Any]:
+        # with resource.<name>[.<attr>] of every nested resource: a path that sends
+        # attributes on (convergence) has no other way to know which are read
+        found = {name: self.get_attribute(name) for name in self.attributes_schema}
+        if self.physical_id:
+            for resource, (physical_id, attributes) in self._engine(CREATE).resources(
+                    self.physical_id).items():
+                found[f"{NESTED_RESOURCE}{resource}"] = physical_id
+                for attr, value in attributes.items():
+                    found[f"{NESTED_RESOURCE}{resource}.{attr}"] = value
+        return found
 
 
 class StackResource(TemplateResource):
@@ -103,6 +130,13 @@ class StackResource(TemplateResource):
     def nested_definition(self, nested: NestedStacks, properties: dict[str, Any]
                           ) -> tuple[Any, dict[str, Any]]:
         return properties["template"], dict(properties.get("parameters") or {})
+
+    @classmethod
+    def has_attribute(cls, attr: str) -> bool:
+        return attr in cls.attributes_schema
+
+    def all_attributes(self) -> dict[str, Any]:
+        return {name: self.get_attribute(name) for name in self.attributes_schema}
 
     def get_attribute(self, name: str) -> Any:
         nested = self._engine(CREATE)
