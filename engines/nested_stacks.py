@@ -9,17 +9,21 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from oslo_log import log as logging
+
 from engines.core import snapshot, stack_store
 from engines.core.context import RequestContext
 from engines.core.environment import parse_environment
-from engines.core.errors import NotFound
+from engines.core.errors import InvalidOperation, NotFound
 from engines.core.models import Stack
 from engines.core.path import EnginePath, StackRequest
 from engines.core.resource_actions import ResourceActions
 from engines.core.runtime import Runtime
-from engines.core.status import IN_PROGRESS
+from engines.core.status import CREATE, IN_PROGRESS, UPDATE
 from engines.core.template import parse
 from engines.core.update_checks import check_hook_names
+
+LOG = logging.getLogger(__name__)
 
 
 def nested_request(rt: Runtime, template: Any, environment: Any, parameters: dict[str, Any],
@@ -96,6 +100,19 @@ class ServiceNestedStacks:
             child.timeout, self._chain(child_id))
         self.path_of(child).update(
             RequestContext(project_id=child.project_id), child, request)
+
+    def cancel(self, child_id: str) -> None:
+        try:
+            child = stack_store.get(self.rt.db, child_id, include_deleted=False)
+        except NotFound:
+            return
+        if child.status != IN_PROGRESS or child.action not in (CREATE, UPDATE):
+            return
+        try:
+            self.path_of(child).cancel(RequestContext(project_id=child.project_id), child,
+                                       rollback=False)
+        except InvalidOperation:  # it ended meanwhile: nothing left to stop
+            LOG.debug("nested stack %s: nothing to cancel", child_id)
 
     def delete(self, child_id: str) -> None:
         try:

@@ -19,6 +19,9 @@ class NestedStacks(Protocol):
     def update(self, child_id: str, template: Any, parameters: dict[str, Any]) -> None:
         """Start updating the child stack in place."""
 
+    def cancel(self, child_id: str) -> None:
+        """Stop the child stack's create or update, if one runs, without rolling back."""
+
     def delete(self, child_id: str) -> None:
         """Start deleting the child stack (nothing when it is gone)."""
 

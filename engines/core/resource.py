@@ -64,6 +64,10 @@ class Resource:
         if old != new:
             self.scope.cloud_update(self.physical_id, new)
 
+    def handle_cancel(self) -> None:
+        """The create or update under way was cancelled: stop what it started elsewhere
+        (Heat's handle_create_cancel / handle_update_cancel)."""
+
     # -- delete -------------------------------------------------------------------------
     def handle_delete(self) -> None:
         if self.physical_id:

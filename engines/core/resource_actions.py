@@ -94,6 +94,12 @@ class ResourceActions:
             self._set_state(row, row.action, row.status, f"{action} cancelled")
             raise
 
+    def _cancel_elsewhere(self, plugin: Resource) -> None:
+        # an engine that stops leaves what runs elsewhere (a nested stack) running: only
+        # a cancel of the operation itself stops it
+        if not self.rt.stopping.is_set():
+            plugin.handle_cancel()
+
     def _pause_cancelled(self) -> bool:
         return self.rt.stopping.is_set() or self.hook_cancelled()
 
@@ -141,6 +147,7 @@ class ResourceActions:
             while not plugin.check_create_complete():
                 self.scope(row.name).wait(self.rt.poll_interval)
         except Cancelled:
+            self._cancel_elsewhere(plugin)
             if row.physical_resource_id:
                 self._set_state(row, CREATE, FAILED, "CREATE cancelled")
             else:  # nothing physical happened: the resource is as it was
@@ -187,6 +194,7 @@ class ResourceActions:
         try:
             plugin.handle_update(old, properties)
         except Cancelled:
+            self._cancel_elsewhere(plugin)
             self._set_state(row, UPDATE, FAILED, "UPDATE cancelled")
             raise
         except UpdateReplace:

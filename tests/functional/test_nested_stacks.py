@@ -190,3 +190,27 @@ def test_get_attr_reaches_a_resource_of_the_nested_stack(driver):
     child_id = driver.resources(stack_id)["db"]["physical_id"]
     assert view["outputs"] == {"r_id": driver.resources(child_id)["R"]["physical_id"],
                                "used": "xl"}
+
+
+def test_a_cancelled_parent_create_cancels_its_nested_create(driver):
+    # Heat's handle_create_cancel: the nested create stops too, without a rollback
+    slow = _doc({"R": {"type": "OS::Heat::TestResource",
+                       "properties": {"value": {"get_param": "size"}}}},
+                parameters={"size": {"type": "string", "default": "small"}},
+                outputs={"out": {"value": {"get_attr": ["R", "output"]}}})
+    driver.service.inject_fault("R", "CREATE", latency=60)
+    stack_id = driver.create(PARENT, files={"db.yaml": slow}, wait=False,
+                             disable_rollback=True)
+    driver.service.wait_resource(driver.ctx, stack_id, "db", status="CREATE_IN_PROGRESS",
+                                 timeout=30)
+    child_id = driver.service.wait_until(  # stored with the nested create's start
+        lambda: driver.resources(stack_id)["db"]["physical_id"], 10, "db's nested stack")
+    driver.service.wait_resource(driver.ctx, child_id, "R", status="CREATE_IN_PROGRESS",
+                                 timeout=30)
+    driver.service.cancel_stack(driver.ctx, stack_id, rollback=False)
+    assert driver.wait(stack_id)["stack_status"] == "CREATE_FAILED"
+    child = driver.wait(child_id)
+    assert child["stack_status"] == "CREATE_FAILED", child
+    assert driver.resources(child_id)["R"]["status_reason"] == "CREATE cancelled"
+    driver.delete(stack_id)
+    assert driver.service.cloud.copies() == {}

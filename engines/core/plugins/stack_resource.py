@@ -61,6 +61,12 @@ class TemplateResource(Resource):
         while not self._done(UPDATE):
             self.scope.wait(self.scope.poll_interval)
 
+    def handle_cancel(self) -> None:
+        # as Heat's stack resources: the nested create or update stops too, without a
+        # rollback of its own (the parent decides what happens next)
+        if self.physical_id:
+            self._engine(UPDATE).cancel(self.physical_id)
+
     def handle_delete(self) -> None:
         if not self.physical_id:
             return
