@@ -11,10 +11,10 @@ from typing import Any
 
 from oslo_log import log as logging
 
-from engines.core import snapshot, stack_store
+from engines.core import snapshot, stack_store, waiting
 from engines.core.context import RequestContext
 from engines.core.environment import parse_environment
-from engines.core.errors import InvalidOperation, NotFound
+from engines.core.errors import InvalidOperation, NotFound, WaitTimeout
 from engines.core.models import Stack
 from engines.core.path import EnginePath, StackRequest
 from engines.core.resource_actions import ResourceActions
@@ -24,6 +24,7 @@ from engines.core.template import parse
 from engines.core.update_checks import check_hook_names
 
 LOG = logging.getLogger(__name__)
+CANCEL_WAIT = 60.0  # seconds a cancelled stack resource waits for its nested stack to stop
 
 
 def nested_request(rt: Runtime, template: Any, environment: Any, parameters: dict[str, Any],
@@ -113,6 +114,22 @@ class ServiceNestedStacks:
                                        rollback=False)
         except InvalidOperation:  # it ended meanwhile: nothing left to stop
             LOG.debug("nested stack %s: nothing to cancel", child_id)
+            return
+        # until the cancel is done: what the parent does next (a delete, a rollback) must
+        # find the nested stack stopped, not race its cancel (on legacy a delete that came
+        # first would take the cancel's place, and the nested stack's events would differ
+        # from run to run)
+        try:
+            waiting.wait_until(lambda: self._stopped(child_id), timeout=CANCEL_WAIT,
+                               interval=self.rt.poll_interval, backoff=1.5,
+                               max_interval=0.2, what=f"nested stack {child_id} to stop")
+        except WaitTimeout:
+            LOG.warning("nested stack %s: still running %ss after its cancel", child_id,
+                        CANCEL_WAIT)
+
+    def _stopped(self, child_id: str) -> bool:
+        state = self.state(child_id)
+        return state is None or state[1] != IN_PROGRESS
 
     def delete(self, child_id: str) -> None:
         try:
