@@ -49,6 +49,10 @@ class Resource:
     def check_create_complete(self) -> bool:
         return True
 
+    def poll_delay(self, attempt: int) -> float:
+        """Seconds before the ``attempt``-th look at whether an action is complete."""
+        return self.scope.poll_interval
+
     # -- update -------------------------------------------------------------------------
     def needs_replace(self, old: dict[str, Any], new: dict[str, Any]) -> bool:
         """True when going from ``old`` to ``new`` properties cannot be done in place."""

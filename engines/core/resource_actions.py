@@ -144,8 +144,10 @@ class ResourceActions:
                           .values(physical_resource_id=physical_id, properties_data=properties))
             row.physical_resource_id = physical_id
             row.properties_data = properties
+            attempt = 0
             while not plugin.check_create_complete():
-                self.scope(row.name).wait(self.rt.poll_interval)
+                plugin.scope.wait(plugin.poll_delay(attempt))
+                attempt += 1
         except Cancelled:
             self._cancel_elsewhere(plugin)
             if row.physical_resource_id:

@@ -17,6 +17,7 @@ from engines.core.status import COMPLETE, CREATE, DELETE, FAILED, UPDATE
 # a template resource's properties carry the digest of its nested template, so that a
 # changed nested template is an update of the resource even with the same properties
 DIGEST = "__nested_template_digest"
+NESTED_POLL = 0.2  # seconds: the longest wait between two looks at a nested stack
 NESTED_RESOURCE = "resource."  # resource.<name>[.<attr>]: a resource of the nested stack
 
 
@@ -51,6 +52,12 @@ class TemplateResource(Resource):
     def check_create_complete(self) -> bool:
         return self._done(CREATE)
 
+    def poll_delay(self, attempt: int) -> float:
+        # each look at the nested stack costs a few queries, and a nested stack takes a
+        # while: looks grow apart (as Heat's stack resources back off), up to NESTED_POLL
+        return min(self.scope.poll_interval * 1.5 ** attempt,
+                   max(self.scope.poll_interval, NESTED_POLL))
+
     def needs_replace(self, old: dict[str, Any], new: dict[str, Any]) -> bool:
         return False  # a nested stack is always updated in place, as in Heat
 
@@ -58,8 +65,10 @@ class TemplateResource(Resource):
         nested = self._engine(UPDATE)
         template, params = self.nested_definition(nested, new)
         nested.update(self.physical_id, template, params)
+        attempt = 0
         while not self._done(UPDATE):
-            self.scope.wait(self.scope.poll_interval)
+            self.scope.wait(self.poll_delay(attempt))
+            attempt += 1
 
     def handle_cancel(self) -> None:
         # as Heat's stack resources: the nested create or update stops too, without a
@@ -72,8 +81,10 @@ class TemplateResource(Resource):
             return
         nested = self._engine(DELETE)
         nested.delete(self.physical_id)
+        attempt = 0
         while not self._done(DELETE):
-            self.scope.wait(self.scope.poll_interval)
+            self.scope.wait(self.poll_delay(attempt))
+            attempt += 1
 
     def _done(self, action: str) -> bool:
         state = self._engine(action).state(self.physical_id)
