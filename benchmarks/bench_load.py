@@ -32,6 +32,10 @@ from engines.core.errors import EngineOverloaded
 from engines.service import CONVERGENCE, PATH_NAMES, EngineService, new_conf
 
 OVERLOAD_RETRIES = 50
+# how often each client looks at its stack: a client polls (the openstack client every
+# few seconds); 200 clients looking every 20 ms would load the engine more than their
+# operations do
+CLIENT_POLL = 0.25
 
 
 def template(generation: int) -> str:
@@ -94,13 +98,15 @@ def run_load(service: EngineService, engine: str, stacks: int, *,
         try:
             start.wait(timeout=600)
             stack_id = call(lambda: service.create_stack(ctx, f"load-{index}", template(1)))
-            _expect(service.wait_stack(ctx, stack_id, timeout=wait_timeout), "CREATE")
+            _expect(service.wait_stack(ctx, stack_id, timeout=wait_timeout,
+                                       interval=CLIENT_POLL), "CREATE")
             with lock:
                 report.completed["create"] += 1
             before = {r["name"]: r["physical_id"]
                       for r in service.list_resources(ctx, stack_id)}
             call(lambda: service.update_stack(ctx, stack_id, template(2)))
-            _expect(service.wait_stack(ctx, stack_id, timeout=wait_timeout), "UPDATE")
+            _expect(service.wait_stack(ctx, stack_id, timeout=wait_timeout,
+                                       interval=CLIENT_POLL), "UPDATE")
             with lock:
                 report.completed["update"] += 1
             lost = _lost_update(service, ctx, stack_id, before)
@@ -108,7 +114,8 @@ def run_load(service: EngineService, engine: str, stacks: int, *,
                 with lock:
                     report.lost_updates.append(f"stack {index}: {lost}")
             call(lambda: service.delete_stack(ctx, stack_id))
-            _expect(service.wait_stack(ctx, stack_id, timeout=wait_timeout), "DELETE")
+            _expect(service.wait_stack(ctx, stack_id, timeout=wait_timeout,
+                                       interval=CLIENT_POLL), "DELETE")
             if service.cloud.copies(stack_id):
                 raise AssertionError(f"left behind: {service.cloud.copies(stack_id)}")
             with lock:

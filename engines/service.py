@@ -311,22 +311,24 @@ class EngineService:
         return stack.status == IN_PROGRESS or bool(path and path.is_busy(stack))
 
     # -- waiting --------------------------------------------------------------------------
-    def wait_until(self, predicate: Callable[[], Any], timeout: float, what: str) -> Any:
+    def wait_until(self, predicate: Callable[[], Any], timeout: float, what: str,
+                   interval: float | None = None) -> Any:
         """Poll ``predicate`` until it returns something truthy; WaitTimeout otherwise."""
-        return waiting.wait_until(predicate, timeout=timeout, interval=self.rt.poll_interval,
-                                  what=what)
+        return waiting.wait_until(predicate, timeout=timeout,
+                                  interval=interval or self.rt.poll_interval, what=what)
 
     @_api()
-    def wait_stack(self, ctx: RequestContext, stack_id: str, timeout: float = 60.0
-                   ) -> dict[str, Any]:
-        """Wait until the stack's operation is over (terminal state, nothing running)."""
+    def wait_stack(self, ctx: RequestContext, stack_id: str, timeout: float = 60.0,
+                   interval: float | None = None) -> dict[str, Any]:
+        """Wait until the stack's operation is over (terminal state, nothing running),
+        looking every ``interval`` seconds (default: ``poll_interval``)."""
         def done() -> dict[str, Any] | None:
             stack = stack_store.get(self.rt.db, stack_id, ctx.project_id,
                                     traversal_state=False)
             if is_terminal(stack.status) and not self._is_busy(stack):
                 return snapshot.stack_view(self.rt, stack)
             return None
-        return self.wait_until(done, timeout, f"stack {stack_id} to finish")
+        return self.wait_until(done, timeout, f"stack {stack_id} to finish", interval)
 
     @_api()
     def wait_resource(self, ctx: RequestContext, stack_id: str, name: str, *,

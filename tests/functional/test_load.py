@@ -16,6 +16,7 @@ from tests.functional.templates import hot, res
 WAIT = 60  # seconds; only a hung engine gets near it
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stacks", [200])
 def test_two_hundred_stacks_go_through_create_update_and_delete_at_once(
         dualpath_conf_factory, engine_mode, stacks):

@@ -132,6 +132,7 @@ def test_nesting_deeper_than_the_limit_is_refused(driver):
         info.value)
 
 
+@pytest.mark.engine_path("legacy")  # made on both paths below, whatever the session's
 @pytest.mark.parametrize("created_on", ["legacy", "convergence"])
 def test_nested_stacks_run_on_their_roots_path_after_the_flip(dualpath_conf_factory, ctx,
                                                               created_on):
@@ -153,6 +154,7 @@ def test_nested_stacks_run_on_their_roots_path_after_the_flip(dualpath_conf_fact
         assert service.cloud.copies() == {}
 
 
+@pytest.mark.engine_path("convergence")
 def test_nested_waits_leave_the_worker_threads_to_the_nested_stacks(dualpath_conf_factory,
                                                                     ctx):
     """Eight template resources, each two levels deep, on one worker thread: were a
