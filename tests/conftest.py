@@ -69,9 +69,3 @@ def db_url(backend: str, new_database: Callable[[str], str]) -> str:
     """A new empty database on each backend in turn."""
     return new_database(backend)
 
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The slow tests first. Under xdist the first items are dealt out to the workers in
-    turn and the rest follow as workers free up: a slow test left at the end keeps one
-    worker busy for minutes while the other has nothing to do."""
-    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
