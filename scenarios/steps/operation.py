@@ -26,17 +26,21 @@ from scenarios.steps.base import (
 WAIT = {"type": "boolean", "default": True}
 EXPECT_ERROR = {"$ref": "#/$defs/errorExpectation"}
 
+# what a stack is made from: a template, with what goes with it (create, update, preview)
+STACK_INPUTS = {
+    "template": {"$ref": "#/$defs/name"},
+    "parameters": {"type": "object"},
+    "environment": {"$ref": "#/$defs/environmentUse"},
+    "files": {"$ref": "#/$defs/filesUse"},
+}
+
 DEFS = {
-    # create and update: a template, with what goes with it
     "stackOperation": {
         "type": "object",
         "required": ["template"],
         "additionalProperties": False,
         "properties": {
-            "template": {"$ref": "#/$defs/name"},
-            "parameters": {"type": "object"},
-            "environment": {"$ref": "#/$defs/environmentUse"},
-            "files": {"$ref": "#/$defs/filesUse"},
+            **STACK_INPUTS,
             "disable_rollback": {"type": "boolean"},
             # any number: the engine is the one that refuses a bad stack timeout
             "timeout": {"type": "number",

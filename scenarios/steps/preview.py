@@ -13,7 +13,13 @@ from typing import Any
 
 from engines.core.errors import DualpathError
 from scenarios.steps.base import Failure, Outcome, StepKind, StepRun, always, is_error
-from scenarios.steps.operation import EXPECT_ERROR, environment_of, files_of, template_of
+from scenarios.steps.operation import (
+    EXPECT_ERROR,
+    STACK_INPUTS,
+    environment_of,
+    files_of,
+    template_of,
+)
 from scenarios.steps.update import PATCH_OPTIONS, check_patch, files_source, patch_options
 
 CATEGORIES = ("added", "updated", "replaced", "deleted", "unchanged")
@@ -24,10 +30,7 @@ DEFS = {"preview": {
     "type": "object",
     "additionalProperties": False,
     "properties": {
-        "template": {"$ref": "#/$defs/name"},
-        "parameters": {"type": "object"},
-        "environment": {"$ref": "#/$defs/environmentUse"},
-        "files": {"$ref": "#/$defs/filesUse"},
+        **STACK_INPUTS,
         **PATCH_OPTIONS,
         "expect": {"type": "object", "additionalProperties": False,
                    "properties": dict.fromkeys(CATEGORIES, NAMES),
