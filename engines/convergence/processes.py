@@ -1,6 +1,7 @@
 """Convergence worker processes, for a run, a test or an operator: start N worker
-processes (``engines/cli_worker.py``, the ``dualpath worker`` command), wait until each one
-listens and heartbeats, stop them.
+processes (``engines/cli_worker.py``, the ``dualpath worker`` command, forked from a server
+that has imported it: engines/convergence/worker_fork.py), wait until each one listens and
+heartbeats, stop them.
 
 A worker is *ready* when it has logged its ready line (its RPC server has declared its
 queues, so no message cast from now on is lost), its service row is fresh (others take it
@@ -20,7 +21,6 @@ import re
 import shutil
 import signal
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
@@ -31,6 +31,7 @@ import kombu
 import sqlalchemy as sa
 from sqlalchemy.pool import NullPool
 
+from engines.convergence.worker_fork import ForkedWorker
 from engines.convergence.worker_service import BINARY, transport_problem
 from engines.core import config
 from engines.core import waiting as waiting_mod
@@ -49,7 +50,7 @@ class WorkerStartError(RuntimeError):
 @dataclass
 class WorkerProcess:
     index: int
-    process: subprocess.Popen
+    process: ForkedWorker
     log_path: Path
     engine_id: str | None = None
 
@@ -138,10 +139,11 @@ def write_config(path: Path, options: Mapping[str, object]) -> Path:
     return path
 
 
-def worker_command(*, database_url: str, transport_url: str, topic: str,
-                   threads: int | None = None, config_files: Sequence[str | Path] = ()
-                   ) -> list[str]:
-    command = [sys.executable, "-m", "engines.cli_worker"]
+def worker_arguments(*, database_url: str, transport_url: str, topic: str,
+                     threads: int | None = None, config_files: Sequence[str | Path] = ()
+                     ) -> list[str]:
+    """The ``dualpath worker`` command line, after the command itself."""
+    command = []
     for path in config_files:
         command += ["--config-file", str(path)]
     command += ["--database-url", database_url, "--transport-url", transport_url,
@@ -187,17 +189,16 @@ class WorkerProcesses:
         if options:
             config_files.append(str(write_config(log_dir / "workers.conf", options)))
         conf = config.new_conf(config_files)
-        command = worker_command(database_url=database_url, transport_url=transport_url,
-                                 topic=topic, threads=threads, config_files=config_files)
+        arguments = worker_arguments(database_url=database_url, transport_url=transport_url,
+                                     topic=topic, threads=threads, config_files=config_files)
         environ = {**os.environ, **(env or {})}
         group = cls([], database_url=database_url, transport_url=transport_url, topic=topic,
                     stale_after=conf.service_stale_after, log_dir=log_dir, own_log_dir=own)
         try:  # whatever fails, no process is left behind
             for index in range(count):
                 log_path = log_dir / f"worker-{index}.log"
-                with open(log_path, "wb") as log:
-                    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT,
-                                               stdin=subprocess.DEVNULL, env=environ)
+                log_path.write_bytes(b"")
+                process = ForkedWorker(arguments, log_path=log_path, env=environ)
                 group.workers.append(WorkerProcess(index, process, log_path))
             group.wait_ready(timeout)
         except BaseException:
