@@ -77,14 +77,25 @@ _WRITERS: dict[str, threading.RLock] = {}  # SQLite file -> its writers in this 
 _DML = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 
+def _info(connection: Any) -> dict[str, Any]:
+    """The pool's info of a connection the dialect is handed; the engine's first connect
+    hands it one that has none (and was never written on)."""
+    try:
+        return connection.info
+    except (AttributeError, NotImplementedError):
+        return {}
+
+
 def _queue_writers(engine: sa.Engine, url: str) -> None:
     """SQLite lets one transaction write at a time; a writer that finds the file locked
     sleeps in the driver's busy handler (1, 2, 5 ... 100 ms) and tries again, so under
     contention ready work waits for sleeps rather than for the writer before it. Writers
     of this process queue on a lock instead, taken at a transaction's first write (when
-    the driver opens it) and given back at its end; other processes still meet
-    busy_timeout. Re-entrant: a second connection of the same thread passes, and meets
-    the database's own lock as before."""
+    the driver opens it) and given back once the database has ended it: after the
+    driver's commit or rollback, not at SQLAlchemy's commit event, which comes before
+    them and let the next writer meet the file still locked (and sleep in the busy
+    handler). Other processes still meet busy_timeout. Re-entrant: a second connection of
+    the same thread passes, and meets the database's own lock as before."""
     lock = _WRITERS.setdefault(url, threading.RLock())
 
     def before_execute(conn: sa.Connection, cursor: Any, statement: str, *args: Any) -> None:
@@ -93,13 +104,19 @@ def _queue_writers(engine: sa.Engine, url: str) -> None:
         lock.acquire()
         conn.info["writing"] = True
 
-    def end(conn: sa.Connection) -> None:
-        if conn.info.pop("writing", False):
-            lock.release()
+    def ending(end: Callable[[Any], None]) -> Callable[[Any], None]:
+        # the dialect is this engine's own: its pool's reset on check-in comes here too
+        def then_release(dbapi_connection: Any) -> None:
+            try:
+                end(dbapi_connection)
+            finally:
+                if _info(dbapi_connection).pop("writing", False):
+                    lock.release()
+        return then_release
 
     event.listen(engine, "before_cursor_execute", before_execute)
-    event.listen(engine, "commit", end)
-    event.listen(engine, "rollback", end)
+    engine.dialect.do_commit = ending(engine.dialect.do_commit)  # type: ignore[method-assign]
+    engine.dialect.do_rollback = ending(engine.dialect.do_rollback)  # type: ignore[method-assign]
 
 
 def _create_engine(url: str, budget: PoolBudget, role: str) -> sa.Engine:

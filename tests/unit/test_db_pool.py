@@ -49,3 +49,32 @@ def test_an_api_call_finding_no_connection_gets_engine_overloaded(database):
         holder.join(10)
     with db.serving_api(), database.connection() as conn:  # free again
         assert conn.exec_driver_sql("select 1").scalar() == 1
+
+
+def test_sqlite_writers_queue_until_the_commit_is_done(tmp_path, monkeypatch):
+    # the next writer of this process must not meet the file still locked by a commit in
+    # progress (it would sleep in the driver's busy handler): the queue is held through
+    # the driver's commit and given back right after it
+    from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+
+    url = f"sqlite:///{tmp_path}/q.sqlite"
+    held_during_commit = []
+    original = SQLiteDialect_pysqlite.do_commit
+
+    def commit(self, dbapi_connection):
+        held_during_commit.append(db._WRITERS[url]._is_owned())
+        original(self, dbapi_connection)
+
+    monkeypatch.setattr(SQLiteDialect_pysqlite, "do_commit", commit)
+    engine = db.get_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(sa.text("CREATE TABLE t (x INTEGER)"))  # schema changes do not queue
+        with engine.begin() as conn:
+            conn.execute(sa.text("SELECT 1")).all()  # nor do readers
+        with engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO t VALUES (1)"))
+        assert held_during_commit == [False, False, True]
+        assert not db._WRITERS[url]._is_owned()
+    finally:
+        db.dispose(url)
