@@ -11,6 +11,7 @@ one of a resource the target template keeps.
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
@@ -40,24 +41,31 @@ class StillCurrent:
     check was sent may have been passed by its successor already (a rollback that went by
     this resource), and what the stale check did then would stay. Raises Superseded.
 
-    The first question after the resource's lock was taken is answered by what the check
-    read in the transaction that took it (``vouch``): nothing can have changed that matters
-    since, as a newer traversal cannot pass the resource while the lock is held."""
+    A question is answered by the last read of the stack while that read is less than
+    ``fresh_for`` seconds old (the engine's poll interval, as for every look at a running
+    operation), the first one after the resource's lock was taken by what the check read
+    in the transaction that took it (``vouch``): a newer traversal cannot pass the
+    resource while the lock is held, and one that started within a poll interval is
+    noticed at the next question, as if it had started just after it."""
 
-    def __init__(self, db: Database, stack_id: str, traversal_id: str) -> None:
+    def __init__(self, db: Database, stack_id: str, traversal_id: str,
+                 fresh_for: float = 0.0) -> None:
         self.db = db
         self.stack_id = stack_id
         self.traversal_id = traversal_id
-        self._vouched: tuple[StackStatus | None] | None = None
+        self.fresh_for = fresh_for
+        self._read: tuple[float, StackStatus | None] | None = None
 
     def vouch(self, stack: StackStatus | None) -> None:
-        self._vouched = (stack,)
+        self._read = (time.monotonic(), stack)
 
     def __call__(self) -> None:
-        if self._vouched is not None:
-            (stack,), self._vouched = self._vouched, None
+        now = time.monotonic()
+        if self._read is not None and now - self._read[0] <= self.fresh_for:
+            stack = self._read[1]
         else:
             stack = stack_status(self.db, self.stack_id)
+            self._read = (now, stack)
         if stack is None or stack.current_traversal != self.traversal_id:
             raise converge.Superseded(
                 f"traversal {self.traversal_id} of stack {self.stack_id} was superseded")
@@ -73,6 +81,28 @@ class Locking:
         self.row_id = row.id
         self.values: dict[str, Any] = {}
         self.also: list[Callable[[sa.orm.Session], None]] = []
+
+    def complete_with_release(self, row: Resource, values: dict[str, Any],
+                              event: Callable[[sa.orm.Session], None]) -> bool:
+        """``ResourceActions.complete_with``: the COMPLETE state of the locked row (not of
+        a new copy, whose lock is its own) is written by the release, with its event."""
+        if row.id != self.row_id:
+            return False
+        self.values.update(values)
+        self.also.append(event)
+        return True
+
+
+class Released:
+    """The stack's status as the release of a check's lock read it, in its transaction:
+    what the check's propagation then goes by instead of reading it once more."""
+
+    def __init__(self) -> None:
+        self.stack: StackStatus | None = None
+        self.read = False
+
+    def note(self, stack: StackStatus | None) -> None:
+        self.stack, self.read = stack, True
 
 
 class InputLookup:
@@ -211,7 +241,7 @@ class CheckResource:
         self.traversals = traversals
 
     def still_current(self, stack_id: str, traversal_id: str) -> StillCurrent:
-        return StillCurrent(self.rt.db, stack_id, traversal_id)
+        return StillCurrent(self.rt.db, stack_id, traversal_id, self.rt.poll_interval)
 
     def _take(self, resource_id: int, stack_id: str
               ) -> tuple[Resource, StackStatus | None] | None:
@@ -225,11 +255,12 @@ class CheckResource:
 
     @contextlib.contextmanager
     def locked(self, row: Resource | RowRef, stack_id: str, traversal_id: str,
-               still_current: StillCurrent | None = None) -> Iterator[Locking]:
+               still_current: StillCurrent | None = None,
+               released: Released | None = None) -> Iterator[Locking]:
         """Hold ``row``'s lock (breaking a dead engine's); raise Locked if a live one has it.
         Yields the row as read under the lock and where to put what the release writes
         with it. On release, a newer traversal's checks that gave up on the lock are sent
-        again."""
+        again, and ``released`` notes the stack's status read then."""
         taken = self._take(row.id, stack_id)
         if taken is None:
             holder = resource_lock.holder(self.rt.db, row.id)
@@ -250,10 +281,10 @@ class CheckResource:
         try:
             yield locking
         finally:
-            self._release(locking, stack_id, traversal_id, row)
+            self._release(locking, stack_id, traversal_id, row, released)
 
     def _release(self, locking: Locking, stack_id: str, traversal_id: str,
-                 row: Resource | RowRef) -> None:
+                 row: Resource | RowRef, released: Released | None) -> None:
         @retry_on_race()  # a release lost to a deadlock would leave it locked
         def release() -> StackStatus | None:
             with self.rt.db.session() as s:
@@ -263,20 +294,24 @@ class CheckResource:
                     statement(s)
                 return stack_status(self.rt.db, stack_id, session=s)
         stack = release()
+        if released is not None:
+            released.note(stack)
         if stack is not None:
             propagate.resend_waiting(self.rt, self.traversals, stack, traversal_id, row)
 
     # -- update node ------------------------------------------------------------------------
     def update(self, stack_id: str, traversal_id: str, template_id: int | None,
                template: Template, name: str, data: dict[str, Any],
-               actions: ResourceActions) -> dict[str, Any]:
+               actions: ResourceActions, released: Released | None = None
+               ) -> dict[str, Any]:
         defn = template.resources[name]
         still_current = self.still_current(stack_id, traversal_id)
         ref: Resource | RowRef | None = current_ref(self.rt.db, stack_id, name)
         if ref is None:
             still_current()
             ref = stack_store.add_resource(self.rt.db, stack_id, name, defn.concrete_type)
-        with self.locked(ref, stack_id, traversal_id, still_current) as lock:
+        with self.locked(ref, stack_id, traversal_id, still_current, released) as lock:
+            actions.complete_with = lock.complete_with_release
             # converge asks still_current first of all, answered by what was read with the
             # lock: a newer traversal cannot pass this resource any more until it is released
             row = converge.converge(actions, template, lock.row, InputLookup(data),
@@ -295,8 +330,8 @@ class CheckResource:
 
     # -- clean-up node ----------------------------------------------------------------------
     def cleanup(self, stack_id: str, traversal_id: str, template: Template | None,
-                row_id: int, state: TraversalState,
-                actions: ResourceActions) -> dict[str, Any]:
+                row_id: int, state: TraversalState, actions: ResourceActions,
+                released: Released | None = None) -> dict[str, Any]:
         """Delete this copy unless it is (again) the current one of a resource the target
         template keeps."""
         def wanted(row: Resource | RowRef) -> bool:
@@ -307,13 +342,14 @@ class CheckResource:
         if ref is None or wanted(ref):
             return {}
         still_current = self.still_current(stack_id, traversal_id)
-        with self.locked(ref, stack_id, traversal_id, still_current) as lock:
+        with self.locked(ref, stack_id, traversal_id, still_current, released) as lock:
             row = lock.row
             if row is None or wanted(row):  # a rollback brought it back meanwhile
                 return {}
             still_current()
             LOG.info("stack %s: traversal %s cleans up resource %s (id %s)", stack_id,
                      traversal_id, row.name, row.id)
+            actions.complete_with = lock.complete_with_release
             actions.delete(row, retain=row.name in state.retain)
 
             def forget(s: sa.orm.Session, row: Resource = row) -> None:

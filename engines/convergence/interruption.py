@@ -40,7 +40,9 @@ class Interruption:
         self.rollback = rolls_back_on_timeout(stack, self.action)
         self.deadline = (state.started + stack.timeout
                          if stack.timeout and state.started is not None else None)
-        self._looked = 0.0
+        # made right after a read of the stack that found ``traversal_id`` current: that
+        # counts as the first look
+        self._looked = time.monotonic()
         self._seen = traversal_id  # the stack's current traversal at the last look
         self._superseded = False
         self._stopped = False

@@ -39,19 +39,25 @@ def update_outputs(inputs: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+READ_IT = object()  # propagate's ``stack`` when the caller has not read it
+
+
 def propagate(rt: Runtime, traversals: Traversals, stack_id: str, traversal_id: str,
               template_id: int | None, graph: Graph, node: Node,
-              output: dict[str, Any]) -> None:
+              output: dict[str, Any], *, stack: StackStatus | None | object = READ_IT
+              ) -> None:
     """``node`` of ``traversal_id`` is done with ``output``: move the traversal on, if it is
-    still the stack's current one.
+    still the stack's current one (``stack``: its status as the node's check read it when
+    it released the resource, the moment its work ended; read now if not given).
 
     A successor that would do nothing is passed here instead of being sent to a worker:
     the barrier, and the clean-up of a row that is the current one of a resource the
     target template keeps (``nothing_to_clean``), which is every row of an update that
     replaces nothing. Sending them would cost a message and a check each, and half the
     checks of an update."""
-    stack = stack_status(rt.db, stack_id)
-    if stack is None or not stack.runs(traversal_id):
+    if stack is READ_IT:
+        stack = stack_status(rt.db, stack_id)
+    if not isinstance(stack, StackStatus) or not stack.runs(traversal_id):
         return
     done = [(node, output)]
     while done:

@@ -18,11 +18,12 @@ import sqlalchemy as sa
 from oslo_log import log as logging
 
 from engines.convergence import propagate
-from engines.convergence.check_resource import CheckResource, Locked, row_by_id
+from engines.convergence.check_resource import CheckResource, Locked, Released, row_by_id
 from engines.convergence.graph import BARRIER, Graph, Node, cleanup_row_id
 from engines.convergence.interruption import Interruption, rolls_back_on_timeout
 from engines.convergence.nested_waits import NestedWaits, is_stack_resource, waits_on_nested
-from engines.convergence.traversal import Traversals, stack_status
+from engines.convergence.propagate import READ_IT
+from engines.convergence.traversal import StackStatus, Traversals, stack_status
 from engines.convergence.traversal_state import TraversalState
 from engines.core import crash_points
 from engines.core.converge import Superseded
@@ -117,15 +118,16 @@ class Worker:
              template: Template | None, name: str, is_update: bool, data: dict[str, Any],
              state: TraversalState, actions: ResourceActions) -> None:
         node = (name, is_update)
+        released = Released()
         try:
             if node == BARRIER:
                 output: dict[str, Any] = {}
             elif is_update:
                 output = self.node_logic.update(stack_id, traversal_id, template_id, template,
-                                                name, data, actions)
+                                                name, data, actions, released)
             else:
                 output = self._cleanup(stack_id, traversal_id, template, cleanup_row_id(name),
-                                       state, actions)
+                                       state, actions, released)
         except Superseded as exc:
             LOG.info("stack %s: check of %s stopped before acting: %s", stack_id, name, exc)
             return
@@ -135,18 +137,20 @@ class Worker:
             self.traversals.fail(stack_id, traversal_id,
                                  f"Resource {exc.action} failed: {exc}")
             return
-        self._propagate(stack_id, traversal_id, template_id, state.graph, node, output)
+        self._propagate(stack_id, traversal_id, template_id, state.graph, node, output,
+                        stack=released.stack if released.read else READ_IT)
 
     def _rows_by_id(self, resource_id: int) -> Resource | None:
         return row_by_id(self.rt.db, resource_id)
 
     def _cleanup(self, stack_id: str, traversal_id: str, template: Template | None,
-                 row_id: int, state: TraversalState, actions: ResourceActions
-                 ) -> dict[str, Any]:
+                 row_id: int, state: TraversalState, actions: ResourceActions,
+                 released: Released | None = None) -> dict[str, Any]:
         return self.node_logic.cleanup(stack_id, traversal_id, template, row_id, state,
-                                       actions)
+                                       actions, released)
 
     def _propagate(self, stack_id: str, traversal_id: str, template_id: int | None,
-                   graph: Graph, node: Node, output: dict[str, Any]) -> None:
+                   graph: Graph, node: Node, output: dict[str, Any], *,
+                   stack: StackStatus | None | object = READ_IT) -> None:
         propagate.propagate(self.rt, self.traversals, stack_id, traversal_id, template_id,
-                            graph, node, output)
+                            graph, node, output, stack=stack)

@@ -22,6 +22,7 @@ from engines.core.runtime import Runtime
 from engines.core.status import COMPLETE, CREATE, DELETE, FAILED, IN_PROGRESS, INIT, UPDATE
 
 UNCHANGED, UPDATED = "unchanged", "updated"
+EventWrite = Callable[[sa.orm.Session], None]  # an event's insert, in a given transaction
 
 
 class ResourceActions:
@@ -45,6 +46,11 @@ class ResourceActions:
         self.hook_cancelled = hook_cancelled or self.cancelled
         self.operation = operation
         self.hooks = hooks or {}
+        # set by a caller that holds a row's lock and writes when it lets go of it
+        # (convergence's check): the COMPLETE state that ends an action on that row is
+        # handed to it, to go with that write instead of a transaction of its own
+        self.complete_with: Callable[[ResourceRow, dict[str, Any], EventWrite], bool] | None \
+            = None
 
     # -- helpers --------------------------------------------------------------------------
     def scope(self, name: str) -> ActionScope:
@@ -79,6 +85,29 @@ class ResourceActions:
             events.emit(s, self.stack_id, row.name, action, status, reason,
                         physical_id=row.physical_resource_id, resource_type=row.type,
                         engine_id=self.rt.engine_id)
+
+    def _complete(self, row: ResourceRow, action: str, post_hook: str | None,
+                  **values: Any) -> None:
+        """``action`` is done: ``row`` goes <ACTION>_COMPLETE, then waits at ``post_hook``
+        if the environment sets it. With a ``complete_with`` that takes it, the state is
+        written with the release of the row's lock, unless the row waits at its hook
+        (which must show the state meanwhile)."""
+        waits = post_hook is not None and post_hook in hooks_matching(self.hooks, row.name)
+        if not waits and self.complete_with is not None:
+            state = dict(values, action=action, status=COMPLETE,
+                         status_reason="state changed", updated_at=utcnow())
+
+            def event(s: sa.orm.Session) -> None:
+                events.emit(s, self.stack_id, row.name, action, COMPLETE, "state changed",
+                            physical_id=row.physical_resource_id, resource_type=row.type,
+                            engine_id=self.rt.engine_id)
+            if self.complete_with(row, state, event):
+                for key, value in state.items():
+                    setattr(row, key, value)
+                return
+        self._set_state(row, action, COMPLETE, "state changed", **values)
+        if post_hook is not None:
+            self._pause(row, post_hook, action)
 
     def _pause(self, row: ResourceRow, hook: str, action: str) -> None:
         """Wait at ``hook`` if the operation's environment sets it on ``row``; the
@@ -159,9 +188,7 @@ class ResourceActions:
             reason = self._reason(exc)
             self._set_state(row, CREATE, FAILED, reason)
             raise ResourceFailure(row.name, CREATE, reason) from exc
-        self._set_state(row, CREATE, COMPLETE, "state changed")
-        if with_hooks:
-            self._pause(row, "post-create", CREATE)
+        self._complete(row, CREATE, "post-create" if with_hooks else None)
 
     # -- update ---------------------------------------------------------------------------
     def needs_create(self, row: ResourceRow) -> bool:
@@ -206,8 +233,7 @@ class ResourceActions:
             reason = self._reason(exc)
             self._set_state(row, UPDATE, FAILED, reason, properties_data=properties)
             raise ResourceFailure(row.name, UPDATE, reason) from exc
-        self._set_state(row, UPDATE, COMPLETE, "state changed", properties_data=properties)
-        self._pause(row, "post-update", UPDATE)
+        self._complete(row, UPDATE, "post-update", properties_data=properties)
         return UPDATED
 
     # -- delete ---------------------------------------------------------------------------
@@ -233,8 +259,7 @@ class ResourceActions:
             reason = self._reason(exc)
             self._set_state(row, DELETE, FAILED, reason)
             raise ResourceFailure(row.name, DELETE, reason) from exc
-        self._set_state(row, DELETE, COMPLETE, "state changed")
-        self._pause(row, "post-delete", DELETE)
+        self._complete(row, DELETE, "post-delete")
 
     def _adopt_orphan(self, row: ResourceRow) -> None:
         """Give ``row`` the physical resource its create made but never recorded (its

@@ -44,8 +44,9 @@ def _complete_early() -> None:
     original = worker.Worker._propagate
 
     def propagate(self: Any, stack_id: str, traversal_id: str, template_id: Any,
-                  graph: Any, node: Any, output: Any) -> None:
-        original(self, stack_id, traversal_id, template_id, graph, node, output)
+                  graph: Any, node: Any, output: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, stack_id, traversal_id, template_id, graph, node, output, *args,
+                 **kwargs)
         self.traversals.complete(stack_id, traversal_id)
 
     worker.Worker._propagate = propagate
@@ -67,6 +68,17 @@ def _drop_complete_event() -> None:
                 super()._set_state(row, action, status, reason, **values)
             finally:
                 events.emit = emit
+
+        # the COMPLETE state a check writes with its lock's release: its event goes too
+        def _complete(self, row: Any, action: str, *args: Any, **values: Any) -> None:
+            deferred = getattr(self, "complete_with", None)
+            if action != "CREATE" or deferred is None:
+                return super()._complete(row, action, *args, **values)
+            self.complete_with = lambda r, state, event: deferred(r, state, lambda s: None)
+            try:
+                super()._complete(row, action, *args, **values)
+            finally:
+                self.complete_with = deferred
 
     worker.ResourceActions = Quiet
 
