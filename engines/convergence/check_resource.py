@@ -98,11 +98,10 @@ class Released:
     what the check's propagation then goes by instead of reading it once more."""
 
     def __init__(self) -> None:
-        self.stack: StackStatus | None = None
-        self.read = False
+        self.stack: StackStatus | None | object = propagate.READ_IT  # until released
 
     def note(self, stack: StackStatus | None) -> None:
-        self.stack, self.read = stack, True
+        self.stack = stack
 
 
 class InputLookup:

@@ -138,7 +138,7 @@ class Worker:
                                  f"Resource {exc.action} failed: {exc}")
             return
         self._propagate(stack_id, traversal_id, template_id, state.graph, node, output,
-                        stack=released.stack if released.read else READ_IT)
+                        stack=released.stack)
 
     def _rows_by_id(self, resource_id: int) -> Resource | None:
         return row_by_id(self.rt.db, resource_id)
