@@ -21,7 +21,7 @@ from oslo_log import log as logging
 
 from engines.core import db as db_api
 from engines.core.db import Database
-from engines.core.models import SyncPoint, utcnow
+from engines.core.models import Stack, SyncPoint, utcnow
 
 LOG = logging.getLogger(__name__)
 
@@ -144,15 +144,22 @@ def inputs_if_complete(db: Database, traversal_id: str, entity_id: str, is_updat
 @db_api.retry_on_race()  # a delete of whole traversals may deadlock with their writers
 def purge(db: Database, stack_id: str, *, keep_traversal: str | None = None,
           traversal: str | None = None) -> None:
-    """Drop the sync points of superseded traversals (all but ``keep_traversal``) or of one
-    finished ``traversal``. Never "all of the stack": once a traversal has marked the stack
-    complete, the next operation may already have stored its own."""
+    """Drop the sync points of superseded traversals (all but ``keep_traversal`` and the
+    stack's current one) or of one finished ``traversal``. Never "all of the stack": once
+    a traversal has marked the stack complete, the next operation may already have stored
+    its own. The current traversal is read by the delete itself: the traversal that asks
+    may have been superseded since it started (two failures that both started a rollback),
+    and a purge by the older one, landing after the newer one's start, took the newer
+    one's sync points with it and left its nodes waiting for ever."""
     if (keep_traversal is None) == (traversal is None):
         raise ValueError("purge needs exactly one of keep_traversal and traversal")
     with db.session() as s:
         query = sa.delete(SyncPoint).where(SyncPoint.stack_id == stack_id)
         if keep_traversal is not None:
-            query = query.where(SyncPoint.traversal_id != keep_traversal)
+            current = (sa.select(Stack.current_traversal).where(Stack.id == stack_id)
+                       .scalar_subquery())
+            query = query.where(SyncPoint.traversal_id != keep_traversal,
+                                SyncPoint.traversal_id != sa.func.coalesce(current, ""))
         else:
             query = query.where(SyncPoint.traversal_id == traversal)
         s.execute(query)

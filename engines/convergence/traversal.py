@@ -241,9 +241,11 @@ class Traversals:
         state = TraversalState.of(stack)
         action = state.action_of(stack)
         roll = (not stack.disable_rollback and action in (CREATE, UPDATE))
+        # expect_status: of two nodes that fail at once, the second finds the stack failed
+        # already, and does not start a second rollback that supersedes the first
         if not stack_store.set_state(
                 self.rt.db, stack_id, action, FAILED, reason, self.rt.engine_id,
-                expect_traversal=traversal_id,
+                expect_traversal=traversal_id, expect_status=IN_PROGRESS,
                 current_deps=state.with_rollback_pending(roll).to_json()):
             return
         LOG.info("stack %s: traversal %s failed (%s_FAILED): %s", stack_id, traversal_id,
