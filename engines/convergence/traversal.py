@@ -13,9 +13,10 @@ from typing import Any
 import sqlalchemy as sa
 from oslo_log import log as logging
 
-from engines.convergence import sync_point
+from engines.convergence import sync_point, template_cache
 from engines.convergence.graph import Graph
 from engines.convergence.messaging import WorkerClient
+from engines.convergence.template_cache import TEMPLATES
 from engines.convergence.traversal_state import STATES, TraversalState
 from engines.core import events, hooks, stack_store
 from engines.core.db import Database
@@ -110,6 +111,18 @@ class Traversals:
                  ) -> Template | None:
         return stored_template(self.rt, template_id, parameters) if template_id else None
 
+    def _current_template(self, template_id: int | None, parameters: dict[str, Any] | None,
+                          traversal_id: str | None) -> Template | None:
+        """The stack's template now: the one its last traversal (if this process ran it)
+        parsed already, or a parse of the stored one."""
+        if template_id is None:
+            return None
+        if traversal_id is not None:
+            kept = TEMPLATES.peek(template_cache.key(traversal_id, template_id, parameters))
+            if kept is not None:
+                return kept
+        return stored_template(self.rt, template_id, parameters)
+
     # -- start ----------------------------------------------------------------------------
     def start(self, stack_id: str, action: str, template_id: int | None,
               parameters: dict[str, Any] | None, *, reason: str,
@@ -123,13 +136,14 @@ class Traversals:
         # the template the stack has now, read before the transaction: a second connection
         # taken while one is held is how a busy pool runs dry
         with self.rt.db.connection() as c:
-            was = c.execute(sa.select(_STACK.c.raw_template_id, _STACK.c.parameters)
+            was = c.execute(sa.select(_STACK.c.raw_template_id, _STACK.c.parameters,
+                                      _STACK.c.current_traversal)
                             .where(_STACK.c.id == stack_id)).first()
-        current = stored_template(self.rt, was[0], was[1]) if was else None
+        current = self._current_template(*was) if was else None
         with self.rt.db.session() as s:
             stack = s.get(Stack, stack_id, with_for_update=True)
             old = TraversalState.of(stack)
-            if current is None or (stack.raw_template_id, stack.parameters) != tuple(was):
+            if current is None or (stack.raw_template_id, stack.parameters) != tuple(was[:2]):
                 current = stored_template(self.rt, stack.raw_template_id, stack.parameters)
             # the columns the graph needs, not ORM objects: a stack may have thousands
             rows = s.execute(sa.select(_RES.c.id, _RES.c.name, _RES.c.requires,
@@ -169,8 +183,10 @@ class Traversals:
             if timeout is not None:
                 values["timeout"] = timeout
             s.execute(sa.update(Stack).where(Stack.id == stack_id).values(**values))
-            # the workers of this process need not decode it again
+            # the workers of this process need not decode it again, nor parse its template
             STATES.put(stack_id, traversal_id, state)
+            if template_id is not None:
+                TEMPLATES.put(template_cache.key(traversal_id, template_id, parameters), target)
             if announce:
                 events.emit(s, stack_id, stack.name, action, IN_PROGRESS, reason,
                             physical_id=stack_id, resource_type=STACK_TYPE,

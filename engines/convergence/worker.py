@@ -10,19 +10,19 @@ node, since that check found the lock taken and gave up.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 from oslo_log import log as logging
 
-from engines.convergence import propagate
+from engines.convergence import propagate, template_cache
 from engines.convergence.check_resource import CheckResource, Locked, Released, row_by_id
 from engines.convergence.graph import BARRIER, Graph, Node, cleanup_row_id
 from engines.convergence.interruption import Interruption, rolls_back_on_timeout
 from engines.convergence.nested_waits import NestedWaits, is_stack_resource, waits_on_nested
 from engines.convergence.propagate import READ_IT
+from engines.convergence.template_cache import TEMPLATES
 from engines.convergence.traversal import StackStatus, Traversals, stack_status
 from engines.convergence.traversal_state import TraversalState
 from engines.core import crash_points
@@ -47,9 +47,12 @@ class Worker:
         self.node_logic = CheckResource(rt, traversals)
         self.nested_waits = NestedWaits()
 
-    @functools.lru_cache(maxsize=64)  # noqa: B019 - a worker lives as long as its process
-    def _template(self, template_id: int | None, parameters_json: str) -> Template | None:
-        return self.traversals.template(template_id, json.loads(parameters_json))
+    def _template(self, traversal_id: str, template_id: int | None,
+                  parameters: dict[str, Any] | None) -> Template | None:
+        if template_id is None:
+            return None
+        return TEMPLATES.get(template_cache.key(traversal_id, template_id, parameters),
+                             lambda: self.traversals.template(template_id, parameters))
 
     def check_resource(self, ctxt: dict, stack_id: str, traversal_id: str,
                        template_id: int | None, name: str, is_update: bool,
@@ -85,8 +88,7 @@ class Worker:
             self.traversals.stop(stack_id, traversal_id, f"Stack {action} timed out",
                                  rollback=rolls_back_on_timeout(stack, action))
             return
-        template = self._template(template_id,
-                                  json.dumps(stack.parameters or {}, sort_keys=True))
+        template = self._template(traversal_id, template_id, stack.parameters)
         watch = Interruption(self.rt, self.traversals, stack, traversal_id, state)
         if self._waits_on_nested(template, name, is_update):
             def stopped() -> bool:  # a stopping worker gives up the wait, as at a hook
