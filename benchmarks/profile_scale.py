@@ -58,6 +58,8 @@ def main() -> int:
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--all", action="store_true", help="not only the engine's functions")
     parser.add_argument("--clock", default="wall", choices=("wall", "cpu"))
+    parser.add_argument("--sort", default="ttot", choices=("ttot", "tsub"),
+                        help="by time in the function and its callees, or in its own code")
     args = parser.parse_args()
     directory = Path(tempfile.mkdtemp(prefix="profile-scale-"))
     url = f"sqlite:///{directory}/p.sqlite"
@@ -88,7 +90,7 @@ def main() -> int:
             yappi.stop()
         stats = yappi.get_func_stats()
         rows = [s for s in stats if args.all or any(p in s.module for p in OURS)]
-        rows.sort(key=lambda s: s.ttot, reverse=True)
+        rows.sort(key=lambda s: getattr(s, args.sort), reverse=True)
         print(f"{'calls':>8} {'ttot s':>9} {'tsub s':>9}  function")
         for s in rows[:args.top]:
             where = s.module.split("/engines/")[-1].split("/site-packages/")[-1]
