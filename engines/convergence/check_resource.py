@@ -242,15 +242,24 @@ class CheckResource:
     def still_current(self, stack_id: str, traversal_id: str) -> StillCurrent:
         return StillCurrent(self.rt.db, stack_id, traversal_id, self.rt.poll_interval)
 
-    def _take(self, resource_id: int, stack_id: str
-              ) -> tuple[Resource, StackStatus | None] | None:
+    def _take(self, resource_id: int, stack_id: str, traversal_id: str
+              ) -> tuple[Resource, StackStatus] | None:
         """Take the lock and read, under it, the row and the stack's status: one
-        transaction. None if another engine holds the lock (or the row is gone)."""
+        transaction. None if another engine holds the lock (or the row is gone).
+
+        Superseded if the traversal no longer runs (it failed, or a newer one started,
+        since the check read the stack): the transaction that took the lock rolls back,
+        so nobody ever sees it taken. A lock taken and given back after the stack had
+        failed made a stack that a wait had found settled busy again."""
         with self.rt.db.session() as s:
             if not resource_lock.acquire_in(s, resource_id, self.rt.engine_id):
                 return None
             row = s.get(Resource, resource_id)
-            return row, stack_status(self.rt.db, stack_id, session=s)
+            stack = stack_status(self.rt.db, stack_id, session=s)
+            if stack is None or not stack.runs(traversal_id):
+                raise converge.Superseded(
+                    f"traversal {traversal_id} of stack {stack_id} no longer runs")
+            return row, stack
 
     @contextlib.contextmanager
     def locked(self, row: Resource | RowRef, stack_id: str, traversal_id: str,
@@ -260,12 +269,12 @@ class CheckResource:
         Yields the row as read under the lock and where to put what the release writes
         with it. On release, a newer traversal's checks that gave up on the lock are sent
         again, and ``released`` notes the stack's status read then."""
-        taken = self._take(row.id, stack_id)
+        taken = self._take(row.id, stack_id, traversal_id)
         if taken is None:
             holder = resource_lock.holder(self.rt.db, row.id)
             if holder and not is_alive(self.rt.db, holder, self.rt.conf.service_stale_after):
                 resource_lock.break_lock(self.rt.db, row.id, holder)
-                taken = self._take(row.id, stack_id)
+                taken = self._take(row.id, stack_id, traversal_id)
             if taken is None:
                 LOG.info("stack %s: lock of resource %s (id %s) refused to engine %s: held "
                          "by %s; traversal %s leaves it to the holder", stack_id, row.name,

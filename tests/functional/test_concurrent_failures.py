@@ -81,3 +81,53 @@ def test_a_purge_by_a_superseded_traversal_keeps_the_current_ones_sync_points(
         left = set(s.scalars(sa.select(SyncPoint.traversal_id)
                              .where(SyncPoint.stack_id == stack.id)))
     assert left == {current}
+
+
+@pytest.mark.engine_path("convergence")
+def test_a_check_that_reaches_its_lock_after_the_stack_failed_never_takes_it(
+        driver, monkeypatch):
+    """A's check read the stack while the update ran, B failed before A's check took A's
+    lock: the check must not take it then. It used to, for a moment, after a wait had
+    found the stack failed and idle, so that a look right after saw it busy again (the
+    corpus's update_fail_no_rollback diverged so on MariaDB with worker processes)."""
+    from engines.convergence import check_resource, worker
+    from engines.core.models import Resource
+
+    stack_id = driver.create(hot({"A": res("a"), "B": res("b")}))
+    reading, go, done = threading.Event(), threading.Event(), threading.Event()
+    real_ref, real_check = check_resource.current_ref, worker.Worker._check
+
+    def current_ref(db: Any, stack: str, name: str) -> Any:
+        if name == "A" and not go.is_set():
+            reading.set()
+            assert go.wait(WAIT)
+        return real_ref(db, stack, name)
+
+    def check(self: Any, stack: str, traversal: str, template: Any, name: str,
+              *args: Any) -> None:
+        try:
+            real_check(self, stack, traversal, template, name, *args)
+        finally:
+            if name == "A":
+                done.set()
+
+    monkeypatch.setattr(check_resource, "current_ref", current_ref)
+    monkeypatch.setattr(worker.Worker, "_check", check)
+    service = driver.service
+
+    def lock_of_a() -> tuple[Any, Any]:
+        with service.rt.db.session() as s:
+            row = s.execute(sa.select(Resource.engine_id, Resource.atomic_key).where(
+                Resource.stack_id == stack_id, Resource.name == "A")).one()
+        return tuple(row)
+
+    driver.update(stack_id, hot({"A": res("a"), "B": res("b2", fail=True)}), wait=False,
+                  disable_rollback=True)
+    assert reading.wait(WAIT)
+    view = driver.wait(stack_id, timeout=WAIT)
+    assert view["stack_status"] == "UPDATE_FAILED", view
+    before = lock_of_a()
+    go.set()
+    assert done.wait(WAIT)
+    assert lock_of_a() == before == (None, before[1])
+    assert not driver.show(stack_id)["busy"]
