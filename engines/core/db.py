@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -66,9 +67,26 @@ class LostRace(Exception):  # noqa: N818 - a retry signal, like oslo.db's RetryR
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     # WAL lets the engine's threads read while one writes; busy_timeout makes writers queue
-    # instead of failing with "database is locked".
-    cur.execute("PRAGMA journal_mode=WAL")
+    # instead of failing with "database is locked". WAL is a property of the file, set
+    # once, so it is asked only of a file not in WAL yet; a look that meets a lock the
+    # busy timeout does not wait for is made again (a worker process died at start so).
     cur.execute("PRAGMA busy_timeout=30000")
+
+    def in_wal() -> bool:
+        try:
+            mode = str(cur.execute("PRAGMA journal_mode").fetchone()[0]).lower()
+            if mode not in ("wal", "memory"):
+                cur.execute("PRAGMA journal_mode=WAL")
+            return True
+        except sqlite3.OperationalError as exc:
+            # the busy timeout does not cover every lock a first look at a file may meet
+            # (another process's switch, or its last connection's closing checkpoint)
+            if "locked" not in str(exc):
+                raise
+            return False
+
+    waiting.wait_until(in_wal, timeout=30, interval=0.01, backoff=2, max_interval=0.5,
+                       what="the SQLite file to be in WAL mode")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.close()
 

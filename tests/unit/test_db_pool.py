@@ -78,3 +78,44 @@ def test_sqlite_writers_queue_until_the_commit_is_done(tmp_path, monkeypatch):
         assert not db._WRITERS[url]._is_owned()
     finally:
         db.dispose(url)
+
+
+class _LockedAtFirst:
+    """A DBAPI connection whose first look at the journal mode meets a lock the busy
+    timeout does not wait for, as a worker process's first connection met another
+    process's closing checkpoint."""
+
+    def __init__(self, mode: str, locked_looks: int) -> None:
+        self.mode, self.locked_looks, self.statements = mode, locked_looks, []
+
+    def cursor(self) -> _LockedAtFirst:
+        return self
+
+    def execute(self, statement: str) -> _LockedAtFirst:
+        import sqlite3
+        self.statements.append(statement)
+        if statement.startswith("PRAGMA journal_mode") and self.locked_looks:
+            self.locked_looks -= 1
+            raise sqlite3.OperationalError("database is locked")
+        if statement == "PRAGMA journal_mode=WAL":
+            self.mode = "wal"
+        return self
+
+    def fetchone(self) -> tuple[str]:
+        return (self.mode,)
+
+    def close(self) -> None:
+        pass
+
+
+def test_a_connection_that_meets_a_lock_at_its_first_look_looks_again():
+    conn = _LockedAtFirst("wal", locked_looks=2)
+    db._sqlite_pragmas(conn, None)
+    assert conn.statements.count("PRAGMA journal_mode") == 3
+    assert "PRAGMA journal_mode=WAL" not in conn.statements  # a WAL file is not switched
+
+
+def test_a_file_not_in_wal_is_switched_once():
+    conn = _LockedAtFirst("delete", locked_looks=0)
+    db._sqlite_pragmas(conn, None)
+    assert conn.statements.count("PRAGMA journal_mode=WAL") == 1 and conn.mode == "wal"
