@@ -4,7 +4,8 @@ A traversal's checks all read the same template. Parsed per worker thread, the f
 checks of a traversal (its leaves, as many at once as there are threads) each parsed it
 at the same moment: a 10,000-resource template is 7 MB decoded and 16 MB parsed, eight
 of them at once were most of a worker's peak memory. Here the first asker parses and the
-others wait for its result; the traversal's start puts the template it parsed anyway.
+others wait for its result, the traversal's start being the first asker in the process
+that starts it.
 
 Entries are keyed by traversal as well as by template id: a template row freed by one
 operation may give its id to the next one's (SQLite hands out the highest id again), and
@@ -65,14 +66,6 @@ class TemplateCache:
             entry.ready.wait()  # bounded by one parse: the owner always sets it
             if not entry.failed:
                 return entry.template
-
-    def put(self, key: Key, template: Template | None) -> None:
-        entry = _Entry(template=template)
-        entry.ready.set()
-        with self._lock:
-            self._entries[key] = entry
-            self._entries.move_to_end(key)
-            self._evict()
 
     def peek(self, key: Key) -> Template | None:
         """The template of ``key`` if it is parsed already; None otherwise."""

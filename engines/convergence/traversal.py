@@ -107,9 +107,14 @@ class Traversals:
         STATES.put(stack_id, traversal_id, state)
         return state
 
-    def template(self, template_id: int | None, parameters: dict[str, Any] | None
-                 ) -> Template | None:
-        return stored_template(self.rt, template_id, parameters) if template_id else None
+    def template(self, traversal_id: str, template_id: int | None,
+                 parameters: dict[str, Any] | None) -> Template | None:
+        """The parsed template of ``traversal_id``: parsed once per process, whether the
+        traversal's start or its checks ask first."""
+        if not template_id:
+            return None
+        return TEMPLATES.get(template_cache.key(traversal_id, template_id, parameters),
+                             lambda: stored_template(self.rt, template_id, parameters))
 
     def _current_template(self, template_id: int | None, parameters: dict[str, Any] | None,
                           traversal_id: str | None) -> Template | None:
@@ -131,8 +136,8 @@ class Traversals:
         """Start a traversal bringing the stack to ``template_id`` (None: to nothing).
         ``stops_running``: resource actions still running for older traversals are
         cancelled (a delete, a user rollback), not let finish (a plain update)."""
-        target = self.template(template_id, parameters)
         traversal_id = str(uuid.uuid4())
+        target = self.template(traversal_id, template_id, parameters)
         # the template the stack has now, read before the transaction: a second connection
         # taken while one is held is how a busy pool runs dry
         with self.rt.db.connection() as c:
@@ -183,10 +188,8 @@ class Traversals:
             if timeout is not None:
                 values["timeout"] = timeout
             s.execute(sa.update(Stack).where(Stack.id == stack_id).values(**values))
-            # the workers of this process need not decode it again, nor parse its template
+            # the workers of this process need not decode it again
             STATES.put(stack_id, traversal_id, state)
-            if template_id is not None:
-                TEMPLATES.put(template_cache.key(traversal_id, template_id, parameters), target)
             if announce:
                 events.emit(s, stack_id, stack.name, action, IN_PROGRESS, reason,
                             physical_id=stack_id, resource_type=STACK_TYPE,

@@ -16,13 +16,12 @@ from typing import Any
 import sqlalchemy as sa
 from oslo_log import log as logging
 
-from engines.convergence import propagate, template_cache
+from engines.convergence import propagate
 from engines.convergence.check_resource import CheckResource, Locked, Released, row_by_id
 from engines.convergence.graph import BARRIER, Graph, Node, cleanup_row_id
 from engines.convergence.interruption import Interruption, rolls_back_on_timeout
 from engines.convergence.nested_waits import NestedWaits, is_stack_resource, waits_on_nested
 from engines.convergence.propagate import READ_IT
-from engines.convergence.template_cache import TEMPLATES
 from engines.convergence.traversal import StackStatus, Traversals, stack_status
 from engines.convergence.traversal_state import TraversalState
 from engines.core import crash_points
@@ -46,13 +45,6 @@ class Worker:
         self.traversals = traversals
         self.node_logic = CheckResource(rt, traversals)
         self.nested_waits = NestedWaits()
-
-    def _template(self, traversal_id: str, template_id: int | None,
-                  parameters: dict[str, Any] | None) -> Template | None:
-        if template_id is None:
-            return None
-        return TEMPLATES.get(template_cache.key(traversal_id, template_id, parameters),
-                             lambda: self.traversals.template(template_id, parameters))
 
     def check_resource(self, ctxt: dict, stack_id: str, traversal_id: str,
                        template_id: int | None, name: str, is_update: bool,
@@ -88,7 +80,7 @@ class Worker:
             self.traversals.stop(stack_id, traversal_id, f"Stack {action} timed out",
                                  rollback=rolls_back_on_timeout(stack, action))
             return
-        template = self._template(traversal_id, template_id, stack.parameters)
+        template = self.traversals.template(traversal_id, template_id, stack.parameters)
         watch = Interruption(self.rt, self.traversals, stack, traversal_id, state)
         if self._waits_on_nested(template, name, is_update):
             def stopped() -> bool:  # a stopping worker gives up the wait, as at a hook

@@ -58,11 +58,11 @@ def test_keys_part_traversals_and_parameters():
 def test_the_budget_counts_resources_and_keeps_the_newest():
     cache = TemplateCache(budget=10)
     small, big = _template(4), _template(20)
-    cache.put(key("a", 1, {}), small)
-    cache.put(key("b", 2, {}), small)
+    cache.get(key("a", 1, {}), lambda: small)
+    cache.get(key("b", 2, {}), lambda: small)
     assert cache.peek(key("a", 1, {})) is small
-    cache.put(key("c", 3, {}), big)  # over budget on its own: it alone stays
+    cache.get(key("c", 3, {}), lambda: big)  # over budget on its own: it alone stays
     assert cache.peek(key("a", 1, {})) is None and cache.peek(key("b", 2, {})) is None
     assert cache.peek(key("c", 3, {})) is big
-    cache.put(key("d", 4, {}), small)
+    cache.get(key("d", 4, {}), lambda: small)
     assert cache.peek(key("c", 3, {})) is None and cache.peek(key("d", 4, {})) is small
