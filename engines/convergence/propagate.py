@@ -60,31 +60,47 @@ def propagate(rt: Runtime, traversals: Traversals, stack_id: str, traversal_id: 
     if not isinstance(stack, StackStatus) or not stack.runs(traversal_id):
         return
     done = [(node, output)]
+    roots_done: list[str] = []
     while done:
         node, output = done.pop()
         sender = key(node)
-        for successor in graph.successors(node):
+        successors = graph.successors(node)
+        # clean-ups whose one input is this node are complete now: whether they have
+        # anything to do is read for all of them at once, and one with nothing to do is
+        # passed without writing its sync point, which nothing would read again (it is
+        # never sent, so never sent again)
+        fed_here = {s for s in successors if graph.requires[s] == {node}}
+        idle = _nothing_to_clean(rt, graph, list(fed_here))
+        for successor in successors:
             if successor == BARRIER:
                 if sync_point.count(rt.db, stack_id, traversal_id, BARRIER[0], BARRIER[1],
                                     sender, len(graph.requires[BARRIER])):
                     done.append((BARRIER, {}))
                 continue
+            if successor in idle:
+                done.append((successor, {}))
+                continue
             inputs = sync_point.sync(rt.db, traversal_id, successor[0], successor[1],
                                      sender, output, graph.required_keys(successor))
             if inputs is None:
                 continue
-            if nothing_to_clean(rt, graph, successor):
+            if successor not in fed_here and nothing_to_clean(rt, graph, successor):
                 done.append((successor, {}))
             else:
                 traversals.cast(stack_id, traversal_id, template_id, successor[0],
                                 successor[1], update_outputs(inputs))
-        if graph.is_root(node) and sync_point.count(rt.db, stack_id, traversal_id, stack_id,
-                                                    True, sender, len(graph.roots())):
-            traversals.complete(stack_id, traversal_id)
+        if graph.is_root(node):
+            roots_done.append(sender)
+    # the roots this move finished are counted in at once: after the barrier, those are
+    # every clean-up with nothing to do, as many as the stack has resources
+    if roots_done and sync_point.count_many(rt.db, stack_id, traversal_id, stack_id, True,
+                                            roots_done, len(graph.roots())):
+        traversals.complete(stack_id, traversal_id)
 
 
-_REPLACED_BY = sa.select(Resource.__table__.c.replaced_by).where(
-    Resource.__table__.c.id == sa.bindparam("id"))
+_IN_CHUNK = 500  # below every backend's limit on bound parameters
+_REPLACED_BY = sa.select(Resource.__table__.c.id, Resource.__table__.c.replaced_by).where(
+    Resource.__table__.c.id.in_(sa.bindparam("ids", expanding=True)))
 
 
 def nothing_to_clean(rt: Runtime, graph: Graph, node: Node) -> bool:
@@ -92,12 +108,25 @@ def nothing_to_clean(rt: Runtime, graph: Graph, node: Node) -> bool:
     (``CheckResource.cleanup``): its row is gone, or is the current copy of a resource of
     the target template (whose names are the graph's update nodes). Every update node is
     done before any clean-up starts, so what is read now is what the check would read."""
-    if node[1] or node == BARRIER:
-        return False
-    name = node[0].rsplit("#", 1)[0]
+    return node in _nothing_to_clean(rt, graph, [node])
+
+
+def _nothing_to_clean(rt: Runtime, graph: Graph, nodes: list[Node]) -> set[Node]:
+    """Those of ``nodes`` that ``nothing_to_clean`` holds for, read in one statement."""
+    rows = {cleanup_row_id(n[0]): n for n in nodes if not n[1] and n != BARRIER}
+    if not rows:
+        return set()
+    ids = list(rows)
+    found: dict[int, int | None] = {}
     with rt.db.connection() as c:
-        row = c.execute(_REPLACED_BY, {"id": cleanup_row_id(node[0])}).first()
-    return row is None or (row.replaced_by is None and (name, True) in graph.requires)
+        for start in range(0, len(ids), _IN_CHUNK):
+            found.update(c.execute(_REPLACED_BY, {"ids": ids[start:start + _IN_CHUNK]}).all())
+    idle = set()
+    for row_id, node in rows.items():
+        if row_id not in found or (found[row_id] is None
+                                   and (node[0].rsplit("#", 1)[0], True) in graph.requires):
+            idle.add(node)
+    return idle
 
 
 def retrigger_if_superseded(rt: Runtime, traversals: Traversals, stack_id: str,

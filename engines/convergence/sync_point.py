@@ -35,7 +35,7 @@ _SWAP = (sa.update(_T).where(*_PK, _T.c.atomic_key == sa.bindparam("key"))
          .values(input_data=sa.bindparam("inputs", type_=_T.c.input_data.type),
                  atomic_key=sa.bindparam("key") + 1, updated_at=sa.bindparam("now")))
 _RAISE = (sa.update(_T).where(*_PK)
-          .values(atomic_key=_T.c.atomic_key + 1, updated_at=sa.bindparam("now")))
+          .values(atomic_key=_T.c.atomic_key + sa.bindparam("by"), updated_at=sa.bindparam("now")))
 _COUNTED = sa.select(_T.c.atomic_key).where(*_PK)
 
 
@@ -105,26 +105,44 @@ def count(db: Database, stack_id: str, traversal_id: str, entity_id: str, is_upd
     One transaction: the node's counter is raised first, which makes rival senders to the
     same node queue behind it (a row lock on the servers, the write lock on SQLite), then
     the sender's marker row is inserted; a duplicate marker undoes the raise."""
+    return count_many(db, stack_id, traversal_id, entity_id, is_update, [sender], required)
+
+
+def count_many(db: Database, stack_id: str, traversal_id: str, entity_id: str,
+               is_update: bool, senders: list[str], required: int) -> bool:
+    """``count`` for several senders in one transaction: three statements whatever their
+    number. Should one of them have been counted before, the whole batch is undone and
+    each is counted on its own, so that the others still count once."""
     pk = {"e": entity_id, "t": traversal_id, "u": is_update}
+    senders = list(dict.fromkeys(senders))
 
     @db_api.retry_on_race()
-    def attempt() -> bool:
+    def attempt() -> bool | None:
         now = utcnow()
         try:
             with db.connection() as c:
-                if not c.execute(_RAISE, {**pk, "now": now}).rowcount:
+                raised = c.execute(_RAISE, {**pk, "by": len(senders), "now": now}).rowcount
+                if not raised:
                     return False  # the traversal was cleaned up: nothing waits any more
-                c.execute(sa.insert(_T).values(
-                    entity_id=input_marker(entity_id, is_update, sender),
-                    traversal_id=traversal_id, is_update=False, stack_id=stack_id,
-                    atomic_key=0, input_data=None, created_at=now))
+                c.execute(sa.insert(_T), [
+                    dict(entity_id=input_marker(entity_id, is_update, sender),
+                         traversal_id=traversal_id, is_update=False, stack_id=stack_id,
+                         atomic_key=0, input_data=None, created_at=now)
+                    for sender in senders])
                 return c.execute(_COUNTED, pk).scalar() == required
         except db_exc.DBDuplicateEntry:
-            LOG.debug("stack %s traversal %s: sync point %s/%s had the input from %s "
-                      "already", stack_id, traversal_id, entity_id, _kind(is_update), sender)
-            return False
+            if len(senders) == 1:
+                LOG.debug("stack %s traversal %s: sync point %s/%s had the input from %s "
+                          "already", stack_id, traversal_id, entity_id, _kind(is_update),
+                          senders[0])
+                return False
+            return None
 
-    return attempt()
+    done = attempt()
+    if done is None:
+        return any([count(db, stack_id, traversal_id, entity_id, is_update, sender, required)
+                    for sender in senders])
+    return done
 
 
 def _kind(is_update: bool) -> str:

@@ -173,6 +173,22 @@ def test_two_threads_merging_inputs_into_one_sync_point_lose_nothing(database):
     assert completions == [inputs]  # exactly one writer saw the set complete
 
 
+
+def test_inputs_counted_in_batches_count_once_each_and_one_batch_completes(database):
+    stack_id = new_sync_point(database, entity="S")
+
+    def count(*senders: str) -> bool:
+        return sync_point.count_many(database, stack_id, TRAVERSAL, "S", True,
+                                     list(senders), required=4)
+
+    assert count("A", "B") is False
+    # B again beside a new C: the batch is undone and each counted on its own
+    assert count("B", "C") is False
+    assert stored_inputs(database, "S")[1] == 3
+    assert count("D") is True  # the last input in
+    assert count("D", "A") is False  # sent again after the set was complete
+    assert stored_inputs(database, "S")[1] == 4
+
 # -- locks -----------------------------------------------------------------------------------
 def test_a_deadlock_taking_a_resource_lock_is_retried(database, pauses):
     stack_id = new_stack(database)
