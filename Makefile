@@ -23,7 +23,7 @@ parity: $(BIN)/.installed
 # the tests: engine tests on both paths, migrations on SQLite/PostgreSQL/MariaDB (skipped
 # with the reason where a server does not answer), harness, reports
 test: $(BIN)/.installed
-	$(BIN)/pytest -n $(JOBS) --engine-mode=both -rs
+	$(BIN)/pytest -n $(JOBS) --engine-mode=both -rs --durations=15
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .
