@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from oslo_log import log as logging
 
 from engines.convergence import propagate, resource_lock
+from engines.convergence.interruption import Interruption
 from engines.convergence.traversal import StackStatus, Traversals, stack_status
 from engines.convergence.traversal_state import TraversalState
 from engines.core import converge, stack_store
@@ -49,15 +50,19 @@ class StillCurrent:
     noticed at the next question, as if it had started just after it."""
 
     def __init__(self, db: Database, stack_id: str, traversal_id: str,
-                 fresh_for: float = 0.0) -> None:
+                 fresh_for: float = 0.0,
+                 also: Callable[[StackStatus | None], None] | None = None) -> None:
         self.db = db
         self.stack_id = stack_id
         self.traversal_id = traversal_id
         self.fresh_for = fresh_for
         self._read: tuple[float, StackStatus | None] | None = None
+        self._also = also  # told of the read too: the check's Interruption
 
     def vouch(self, stack: StackStatus | None) -> None:
         self._read = (time.monotonic(), stack)
+        if self._also is not None:
+            self._also(stack)
 
     def __call__(self) -> None:
         now = time.monotonic()
@@ -239,8 +244,10 @@ class CheckResource:
         self.rt = rt
         self.traversals = traversals
 
-    def still_current(self, stack_id: str, traversal_id: str) -> StillCurrent:
-        return StillCurrent(self.rt.db, stack_id, traversal_id, self.rt.poll_interval)
+    def still_current(self, stack_id: str, traversal_id: str,
+                      watch: Interruption | None = None) -> StillCurrent:
+        return StillCurrent(self.rt.db, stack_id, traversal_id, self.rt.poll_interval,
+                            None if watch is None else watch.vouch)
 
     def _take(self, resource_id: int, stack_id: str, traversal_id: str
               ) -> tuple[Resource, StackStatus] | None:
@@ -310,10 +317,10 @@ class CheckResource:
     # -- update node ------------------------------------------------------------------------
     def update(self, stack_id: str, traversal_id: str, template_id: int | None,
                template: Template, name: str, data: dict[str, Any],
-               actions: ResourceActions, released: Released | None = None
-               ) -> dict[str, Any]:
+               actions: ResourceActions, released: Released | None = None,
+               watch: Interruption | None = None) -> dict[str, Any]:
         defn = template.resources[name]
-        still_current = self.still_current(stack_id, traversal_id)
+        still_current = self.still_current(stack_id, traversal_id, watch)
         ref: Resource | RowRef | None = current_ref(self.rt.db, stack_id, name)
         if ref is None:
             still_current()
@@ -339,7 +346,8 @@ class CheckResource:
     # -- clean-up node ----------------------------------------------------------------------
     def cleanup(self, stack_id: str, traversal_id: str, template: Template | None,
                 row_id: int, state: TraversalState, actions: ResourceActions,
-                released: Released | None = None) -> dict[str, Any]:
+                released: Released | None = None, watch: Interruption | None = None
+                ) -> dict[str, Any]:
         """Delete this copy unless it is (again) the current one of a resource the target
         template keeps."""
         def wanted(row: Resource | RowRef) -> bool:
@@ -349,7 +357,7 @@ class CheckResource:
         ref = ref_by_id(self.rt.db, row_id)
         if ref is None or wanted(ref):
             return {}
-        still_current = self.still_current(stack_id, traversal_id)
+        still_current = self.still_current(stack_id, traversal_id, watch)
         with self.locked(ref, stack_id, traversal_id, still_current, released) as lock:
             row = lock.row
             if row is None or wanted(row):  # a rollback brought it back meanwhile

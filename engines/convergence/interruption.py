@@ -15,7 +15,7 @@ import time
 import sqlalchemy as sa
 from oslo_log import log as logging
 
-from engines.convergence.traversal import Traversals, stack_row
+from engines.convergence.traversal import StackStatus, Traversals, stack_row
 from engines.convergence.traversal_state import TraversalState
 from engines.core.models import Stack
 from engines.core.runtime import Runtime
@@ -57,6 +57,13 @@ class Interruption:
             return True
         superseded, stopped = self._look()
         return superseded or stopped
+
+    def vouch(self, stack: StackStatus | None) -> None:
+        """``stack`` was read just now (with the resource's lock): if it shows what the
+        last look saw, it counts as a look, and the action's first question within a poll
+        interval costs no read."""
+        if stack is not None and not self._stopped and stack.current_traversal == self._seen:
+            self._looked = time.monotonic()
 
     def _look(self) -> tuple[bool, bool]:
         now = time.monotonic()

@@ -89,12 +89,12 @@ class Worker:
                                       operation=action, hooks=state.hooks)
             self.nested_waits.run(name, functools.partial(
                 self._guarded, self._act, stack_id, traversal_id, template_id, template,
-                name, is_update, data, state, actions))
+                name, is_update, data, state, actions, watch))
             return
         actions = ResourceActions(self.rt, stack_id, watch.cancelled, watch.hook_cancelled,
                                   operation=action, hooks=state.hooks)
         self._act(stack_id, traversal_id, template_id, template, name, is_update, data,
-                  state, actions)
+                  state, actions, watch)
 
     def _waits_on_nested(self, template: Template | None, name: str, is_update: bool) -> bool:
         if (name, is_update) == BARRIER:
@@ -110,7 +110,8 @@ class Worker:
 
     def _act(self, stack_id: str, traversal_id: str, template_id: int | None,
              template: Template | None, name: str, is_update: bool, data: dict[str, Any],
-             state: TraversalState, actions: ResourceActions) -> None:
+             state: TraversalState, actions: ResourceActions,
+             watch: Interruption | None = None) -> None:
         node = (name, is_update)
         released = Released()
         try:
@@ -118,10 +119,10 @@ class Worker:
                 output: dict[str, Any] = {}
             elif is_update:
                 output = self.node_logic.update(stack_id, traversal_id, template_id, template,
-                                                name, data, actions, released)
+                                                name, data, actions, released, watch)
             else:
                 output = self._cleanup(stack_id, traversal_id, template, cleanup_row_id(name),
-                                       state, actions, released)
+                                       state, actions, released, watch)
         except Superseded as exc:
             LOG.info("stack %s: check of %s stopped before acting: %s", stack_id, name, exc)
             return
@@ -139,9 +140,10 @@ class Worker:
 
     def _cleanup(self, stack_id: str, traversal_id: str, template: Template | None,
                  row_id: int, state: TraversalState, actions: ResourceActions,
-                 released: Released | None = None) -> dict[str, Any]:
+                 released: Released | None = None, watch: Interruption | None = None
+                 ) -> dict[str, Any]:
         return self.node_logic.cleanup(stack_id, traversal_id, template, row_id, state,
-                                       actions, released)
+                                       actions, released, watch)
 
     def _propagate(self, stack_id: str, traversal_id: str, template_id: int | None,
                    graph: Graph, node: Node, output: dict[str, Any], *,

@@ -68,3 +68,61 @@ def test_the_cancel_step_is_registered_and_waits_past_the_stack_timeout():
     assert harness_wait({"timeout": 100}, stack_timeout=True) > 100
     assert harness_wait({"timeout": -1}, stack_timeout=True) > 0
     assert harness_wait({"timeout": 5}, stack_timeout=False) == 5
+
+
+class _CountingDb:
+    """Stands for the engine's database: every look at the stack is one session."""
+
+    def __init__(self, current: str) -> None:
+        self.current = current
+        self.sessions = 0
+
+    def session(self):  # noqa: ANN201
+        import contextlib
+        from unittest import mock
+
+        self.sessions += 1
+        return contextlib.nullcontext(mock.Mock(scalar=lambda _query: self.current))
+
+
+def _watch(monkeypatch: pytest.MonkeyPatch, db: _CountingDb, clock: list[float]):
+    from types import SimpleNamespace
+
+    from engines.convergence import interruption
+
+    monkeypatch.setattr(interruption.time, "monotonic", lambda: clock[0])
+    stack = SimpleNamespace(id="s", timeout=None, disable_rollback=True, action="UPDATE")
+    state = TraversalState.new(Graph(), action="UPDATE")
+    rt = SimpleNamespace(db=db, poll_interval=1.0)
+    return interruption.Interruption(rt, None, stack, "t1", state)
+
+
+def _status(current: str):
+    from engines.convergence.traversal import StackStatus
+
+    return StackStatus(id="s", current_traversal=current, action="UPDATE",
+                       status="IN_PROGRESS", timeout=None, disable_rollback=True,
+                       parameters=None)
+
+
+def test_a_read_under_the_lock_that_finds_the_traversal_current_counts_as_a_look(
+        monkeypatch):
+    db, clock = _CountingDb("t1"), [100.0]
+    watch = _watch(monkeypatch, db, clock)
+    clock[0] += 5  # the check waited for its lock longer than a poll interval
+    watch.vouch(_status("t1"))
+    assert watch.cancelled() is False
+    assert db.sessions == 0  # the action's first question read nothing
+    clock[0] += 1.5
+    assert watch.cancelled() is False
+    assert db.sessions == 1  # a poll interval later it looks again
+
+
+def test_a_read_that_shows_another_traversal_does_not_count_as_a_look(monkeypatch):
+    db, clock = _CountingDb("t1"), [100.0]
+    watch = _watch(monkeypatch, db, clock)
+    clock[0] += 5
+    watch.vouch(_status("t2"))
+    watch.vouch(None)
+    assert watch.cancelled() is False
+    assert db.sessions == 1
