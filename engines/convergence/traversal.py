@@ -5,8 +5,10 @@ older workers finish what they hold but no longer move their traversal on."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +18,7 @@ from oslo_log import log as logging
 from engines.convergence import sync_point, template_cache
 from engines.convergence.graph import Graph
 from engines.convergence.messaging import WorkerClient
+from engines.convergence.nested_waits import is_stack_resource
 from engines.convergence.template_cache import TEMPLATES
 from engines.convergence.traversal_state import STATES, TraversalState
 from engines.core import events, hooks, stack_store
@@ -152,7 +155,7 @@ class Traversals:
                 current = stored_template(self.rt, stack.raw_template_id, stack.parameters)
             # the columns the graph needs, not ORM objects: a stack may have thousands
             rows = s.execute(sa.select(_RES.c.id, _RES.c.name, _RES.c.requires,
-                                       _RES.c.replaced_by, _RES.c.replaces)
+                                       _RES.c.replaced_by, _RES.c.replaces, _RES.c.type)
                              .where(_RES.c.stack_id == stack_id)).all()
             existing = {row.id: (row.name, [r for r in row.requires or []
                                             if isinstance(r, int)]) for row in rows}
@@ -175,7 +178,8 @@ class Traversals:
                 retain=frozenset(n for n, d in current.resources.items() if d.retained),
                 hooks=(target or current).environment.hooks,
                 stop_epoch=old.stop_epoch + int(stops_running),
-                prev_parameters=prev_params, started=time.time())
+                prev_parameters=prev_params, started=time.time(),
+                nested_rows=nested_rows(rows))
             superseded = stack.current_traversal if stack.status == IN_PROGRESS else None
             values: dict[str, Any] = dict(
                 current_traversal=traversal_id, current_deps=state.to_json(), action=action,
@@ -310,3 +314,9 @@ class Traversals:
         if rollback:
             self.rollback(stack_id, "Stack ROLLBACK started")
         return True
+
+
+def nested_rows(rows: Iterable[Any]) -> frozenset[int]:
+    """The ids of ``rows`` (with ``id`` and ``type``) whose resources own a nested stack."""
+    owns = functools.cache(is_stack_resource)  # a few types, thousands of rows
+    return frozenset(row.id for row in rows if owns(row.type))

@@ -44,6 +44,10 @@ class TraversalState:
     started: float | None = None  # time.time() when started: the stack timeout counts from it
     # failed, and its rollback traversal about to start: the stack is still busy
     rollback_pending: bool = False
+    # the stored rows, at the start, that own a nested stack (whose clean-ups wait for it):
+    # a row's type never changes, so a clean-up check need not read it; None in states
+    # written before it was stored, where the check reads the row's type
+    nested_rows: frozenset[int] | None = None
 
     @classmethod
     def of(cls, stack: Stack) -> TraversalState:
@@ -78,6 +82,7 @@ class TraversalState:
             "stop_epoch": self.stop_epoch,
             "prev_parameters": self.prev_parameters, "started": self.started,
             "rollback_pending": self.rollback_pending,
+            "nested_rows": None if self.nested_rows is None else sorted(self.nested_rows),
         }
 
     @classmethod
@@ -95,6 +100,8 @@ class TraversalState:
             stop_epoch=int(data.get("stop_epoch") or 0),
             prev_parameters=data.get("prev_parameters"), started=data.get("started"),
             rollback_pending=bool(data.get("rollback_pending")),
+            nested_rows=(None if data.get("nested_rows") is None
+                         else frozenset(data["nested_rows"])),
         )
 
 

@@ -82,7 +82,7 @@ class Worker:
             return
         template = self.traversals.template(traversal_id, template_id, stack.parameters)
         watch = Interruption(self.rt, self.traversals, stack, traversal_id, state)
-        if self._waits_on_nested(template, name, is_update):
+        if self._waits_on_nested(template, name, is_update, state):
             def stopped() -> bool:  # a stopping worker gives up the wait, as at a hook
                 return self.rt.stopping.is_set() or watch.cancelled()
             actions = ResourceActions(self.rt, stack_id, stopped, watch.hook_cancelled,
@@ -96,11 +96,14 @@ class Worker:
         self._act(stack_id, traversal_id, template_id, template, name, is_update, data,
                   state, actions, watch)
 
-    def _waits_on_nested(self, template: Template | None, name: str, is_update: bool) -> bool:
+    def _waits_on_nested(self, template: Template | None, name: str, is_update: bool,
+                         state: TraversalState) -> bool:
         if (name, is_update) == BARRIER:
             return False
         if is_update:
             return waits_on_nested(template, name)
+        if state.nested_rows is not None:
+            return cleanup_row_id(name) in state.nested_rows
         return is_stack_resource(self._type_of_row(cleanup_row_id(name)))
 
     def _type_of_row(self, resource_id: int) -> str | None:

@@ -63,6 +63,26 @@ def test_traversal_state_keeps_hooks_and_stop_epoch():
     assert (older.hooks, older.stop_epoch) == ({"A": {"pre-delete"}}, 0)
 
 
+def test_traversal_state_keeps_its_nested_rows_and_older_states_have_none():
+    state = TraversalState.new(Graph(), action="DELETE", nested_rows=frozenset({7, 3}))
+    assert TraversalState.from_json(state.to_json()).nested_rows == {3, 7}
+    assert TraversalState.new(Graph(), nested_rows=frozenset()).to_json()["nested_rows"] == []
+    # written before nested_rows was stored: unknown, so a clean-up reads the row's type
+    assert TraversalState.from_json({"action": "DELETE"}).nested_rows is None
+
+
+def test_the_rows_owning_a_nested_stack_are_told_by_their_type():
+    from types import SimpleNamespace
+
+    from engines.convergence.traversal import nested_rows
+
+    rows = [SimpleNamespace(id=1, type="OS::Heat::Stack"),
+            SimpleNamespace(id=2, type="OS::Heat::TestResource"),
+            SimpleNamespace(id=3, type="OS::Heat::ResourceGroup"),
+            SimpleNamespace(id=4, type="No::Such::Type")]
+    assert nested_rows(rows) == {1, 3}
+
+
 def test_the_cancel_step_is_registered_and_waits_past_the_stack_timeout():
     assert STEPS["cancel"].operation and STEPS["cancel"].needs_stack
     assert harness_wait({"timeout": 100}, stack_timeout=True) > 100
