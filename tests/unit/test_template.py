@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
+from engines.core import yaml_loader
 from engines.core.environment import parse_environment
+from engines.core.errors import ValidationError
 from engines.core.plugins.none import NoneResource
 from engines.core.plugins.test_resource import TestResource
 from engines.core.template import Template, parse
@@ -421,3 +424,27 @@ def test_an_output_that_cannot_be_resolved_is_none() -> None:
     assert template.resolve_outputs(FakeLookup()) == {"bad": None, "good": None}
     lookup = FakeLookup(ids={"A": "a-1"}, attrs={("A", "output"): "not a list"})
     assert template.resolve_outputs(lookup) == {"bad": None, "good": "a-1"}
+
+
+@pytest.mark.skipif(not yaml_loader._LIBYAML, reason="PyYAML was built without libyaml")
+def test_libyaml_and_the_pure_python_parser_read_every_corpus_document_alike():
+    documents = sorted(Path(__file__).parents[2].glob("scenarios/corpus/**/*.yaml"))
+    assert len(documents) > 100
+    for path in documents:
+        text = path.read_text(encoding="utf-8")
+        fast = yaml_loader._parse_with(yaml_loader._FastLoader, text, str(path), 10**7)
+        assert fast == yaml_loader._parse_with(yaml_loader._Loader, text, str(path), 10**7), path
+
+
+@pytest.mark.skipif(not yaml_loader._LIBYAML, reason="PyYAML was built without libyaml")
+def test_a_document_libyaml_refuses_is_reported_in_the_pure_python_parsers_words(monkeypatch):
+    used: list[type] = []
+    parse_with = yaml_loader._parse_with
+    monkeypatch.setattr(yaml_loader, "_parse_with",
+                        lambda cls, *args: used.append(cls) or parse_with(cls, *args))
+    assert yaml_loader.load_document("a: [1, 2]\n", what="t", max_size=100) == {"a": [1, 2]}
+    assert used == [yaml_loader._FastLoader]  # a good document is read once, by libyaml
+    with pytest.raises(ValidationError, match="line 1, column 5: mapping values are not "
+                                              "allowed here"):
+        yaml_loader.load_document("a: b: c\n", what="t", max_size=100)
+    assert used[1:] == [yaml_loader._FastLoader, yaml_loader._Loader]
