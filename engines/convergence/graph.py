@@ -52,6 +52,11 @@ def cleanup_row_id(entity: str) -> int:
     return int(entity.rsplit("#", 1)[1])
 
 
+def cleanup_name(entity: str) -> str:
+    """The resource name of a clean-up entity (``name#row_id``)."""
+    return entity.rsplit("#", 1)[0]
+
+
 @dataclass(frozen=True)
 class Graph:
     requires: Dependencies[Node] = field(default_factory=Dependencies)

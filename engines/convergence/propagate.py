@@ -17,6 +17,7 @@ from engines.convergence.graph import (
     Graph,
     Node,
     cleanup_entity,
+    cleanup_name,
     cleanup_row_id,
     key,
     parse_key,
@@ -112,7 +113,8 @@ def nothing_to_clean(rt: Runtime, graph: Graph, node: Node) -> bool:
 
 
 def _nothing_to_clean(rt: Runtime, graph: Graph, nodes: list[Node]) -> set[Node]:
-    """Those of ``nodes`` that ``nothing_to_clean`` holds for, read in one statement."""
+    """Those of ``nodes`` that ``nothing_to_clean`` holds for, read in one statement per
+    ``_IN_CHUNK`` rows."""
     rows = {cleanup_row_id(n[0]): n for n in nodes if not n[1] and n != BARRIER}
     if not rows:
         return set()
@@ -124,7 +126,7 @@ def _nothing_to_clean(rt: Runtime, graph: Graph, nodes: list[Node]) -> set[Node]
     idle = set()
     for row_id, node in rows.items():
         if row_id not in found or (found[row_id] is None
-                                   and (node[0].rsplit("#", 1)[0], True) in graph.requires):
+                                   and (cleanup_name(node[0]), True) in graph.requires):
             idle.add(node)
     return idle
 

@@ -117,32 +117,27 @@ def count_many(db: Database, stack_id: str, traversal_id: str, entity_id: str,
     senders = list(dict.fromkeys(senders))
 
     @db_api.retry_on_race()
-    def attempt() -> bool | None:
+    def attempt() -> bool:
         now = utcnow()
-        try:
-            with db.connection() as c:
-                raised = c.execute(_RAISE, {**pk, "by": len(senders), "now": now}).rowcount
-                if not raised:
-                    return False  # the traversal was cleaned up: nothing waits any more
-                c.execute(sa.insert(_T), [
-                    dict(entity_id=input_marker(entity_id, is_update, sender),
-                         traversal_id=traversal_id, is_update=False, stack_id=stack_id,
-                         atomic_key=0, input_data=None, created_at=now)
-                    for sender in senders])
-                return c.execute(_COUNTED, pk).scalar() == required
-        except db_exc.DBDuplicateEntry:
-            if len(senders) == 1:
-                LOG.debug("stack %s traversal %s: sync point %s/%s had the input from %s "
-                          "already", stack_id, traversal_id, entity_id, _kind(is_update),
-                          senders[0])
-                return False
-            return None
+        with db.connection() as c:
+            if not c.execute(_RAISE, {**pk, "by": len(senders), "now": now}).rowcount:
+                return False  # the traversal was cleaned up: nothing waits any more
+            c.execute(sa.insert(_T), [
+                dict(entity_id=input_marker(entity_id, is_update, sender),
+                     traversal_id=traversal_id, is_update=False, stack_id=stack_id,
+                     atomic_key=0, input_data=None, created_at=now)
+                for sender in senders])
+            return c.execute(_COUNTED, pk).scalar() == required
 
-    done = attempt()
-    if done is None:
-        return any([count(db, stack_id, traversal_id, entity_id, is_update, sender, required)
-                    for sender in senders])
-    return done
+    try:
+        return attempt()
+    except db_exc.DBDuplicateEntry:
+        if len(senders) > 1:
+            return any([count(db, stack_id, traversal_id, entity_id, is_update, sender,
+                              required) for sender in senders])
+        LOG.debug("stack %s traversal %s: sync point %s/%s had the input from %s already",
+                  stack_id, traversal_id, entity_id, _kind(is_update), senders[0])
+        return False
 
 
 def _kind(is_update: bool) -> str:

@@ -67,7 +67,7 @@ class _Loader(_Strict, yaml.SafeLoader):
 _LIBYAML = hasattr(yaml, "CSafeLoader")
 
 
-class _FastLoader(_Strict, getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+class _FastLoader(_Strict, yaml.CSafeLoader if _LIBYAML else yaml.SafeLoader):  # type: ignore[misc]
     """libyaml's parser where PyYAML has it: the same documents, several times faster (a
     template of 1,000 resources is read on every create and update, and the pure-Python
     scanner was the largest single cost of a create). Its error messages are libyaml's,
